@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from numbers import Integral
 from types import MappingProxyType
 
 import attrs
@@ -199,7 +200,11 @@ class LabelSet:
     def __contains__(self, item: object) -> bool:
         if isinstance(item, str):
             return item.lower() in self._by_name
-        return isinstance(item, int) and 0 <= item < len(self.names)
+        return (
+            isinstance(item, Integral)
+            and not isinstance(item, bool)
+            and 0 <= int(item) < len(self.names)
+        )
 
     def __repr__(self) -> str:
         shown = ", ".join(self.names[:4]) + (", ..." if len(self.names) > 4 else "")
@@ -211,14 +216,15 @@ class LabelSet:
         Raises:
             KeyError: the name or id is not in this set; the message lists the valid names.
         """
-        if isinstance(label, bool) or not isinstance(label, (str, int)):
+        if isinstance(label, Integral) and not isinstance(label, bool):
+            class_id = int(label)  # numpy integers too
+            if 0 <= class_id < len(self.names):
+                return class_id
+            raise KeyError(f"class id {class_id} is outside 0..{len(self.names) - 1}")
+        if not isinstance(label, str):
             raise TypeError(
                 f"a label is a name (str) or a class id (int), got {type(label).__name__}"
             )
-        if isinstance(label, int):
-            if 0 <= label < len(self.names):
-                return label
-            raise KeyError(f"class id {label} is outside 0..{len(self.names) - 1}")
         try:
             return self._by_name[label.lower()]
         except KeyError:
