@@ -1,0 +1,379 @@
+"""Run every ``benchmarks/bench_*.py`` and write ``benchmarks/RESULTS.md``.
+
+Usage::
+
+    python benchmarks/run.py                 # everything, full size (what `nox -s bench` runs)
+    python benchmarks/run.py --quick         # the same code on tiny inputs, a few seconds
+    python benchmarks/run.py --only decode --only evaluation --runs 3
+
+Each module runs in a fresh Python process (so that one module's memory, threads or servers do
+not colour another's figures, and a crash is reported rather than stopping the run), ``--runs``
+times; its samples are pooled and reported as median and spread beside every baseline and
+floor, with the ratio ours ÷ theirs. The file starts with the machine: CPU, cores, load,
+Python and the versions of the libraries measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import importlib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+LIBRARIES = (
+    "segformer-clothes",
+    "numpy",
+    "pillow",
+    "httpx",
+    "anyio",
+    "tenacity",
+    "huggingface_hub",
+    "torch",
+    "transformers",
+    "matplotlib",
+)
+RATIO_NOTE = (
+    "Ratio = our median ÷ theirs. For times and memory (lower is better) below 1 means ours "
+    "takes less; for rates (higher is better) above 1 means ours does more."
+)
+
+
+@dataclasses.dataclass
+class ModuleOutcome:
+    """What one benchmark module gave: its measurements, or why it gave none."""
+
+    name: str
+    seconds: float
+    measurements: list[dict[str, Any]]
+    error: str = ""
+
+
+# ---------------------------------------------------------------------- running
+
+
+def discover(only: Sequence[str] = ()) -> list[Path]:
+    """The benchmark modules, sorted; ``only`` keeps those whose topic (or file name) is listed."""
+    modules = sorted(HERE.glob("bench_*.py"))
+    if only:
+        wanted = {name.removeprefix("bench_").removesuffix(".py") for name in only}
+        modules = [m for m in modules if m.stem.removeprefix("bench_") in wanted]
+    return modules
+
+
+def _worker(module_path: str, quick: bool, output: str) -> None:
+    """Child process: import one module, call ``run(quick)``, write its measurements as JSON."""
+    for folder in (str(HERE), str(ROOT)):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    module = importlib.import_module(Path(module_path).stem)
+    measurements = module.run(quick=quick)
+    Path(output).write_text(json.dumps([dataclasses.asdict(m) for m in measurements]))
+
+
+def run_module(path: Path, quick: bool, timeout: float) -> ModuleOutcome:
+    """Run one module in a fresh process and collect what it measured."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "measurements.json"
+        command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(path)]
+        command += ["--output", str(output)] + (["--quick"] if quick else [])
+        try:
+            finished = subprocess.run(
+                command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return ModuleOutcome(
+                path.stem, time.perf_counter() - start, [], f"gave no answer in {timeout:.0f} s"
+            )
+        seconds = time.perf_counter() - start
+        if finished.returncode != 0 or not output.exists():
+            tail = "\n".join(finished.stderr.strip().splitlines()[-15:])
+            return ModuleOutcome(
+                path.stem, seconds, [], f"exited with status {finished.returncode}:\n{tail}"
+            )
+        return ModuleOutcome(path.stem, seconds, json.loads(output.read_text()))
+
+
+def pool_runs(outcomes: list[ModuleOutcome]) -> ModuleOutcome:
+    """One outcome from several runs of a module: the samples of same-named measurements are
+    pooled; any failure is kept."""
+    first = outcomes[0]
+    pooled: dict[str, dict[str, Any]] = {}
+    for outcome in outcomes:
+        for measurement in outcome.measurements:
+            known = pooled.get(measurement["name"])
+            if known is None:
+                pooled[measurement["name"]] = json.loads(json.dumps(measurement))
+                continue
+            known["ours"] += measurement["ours"]
+            for baseline, samples in measurement["baselines"].items():
+                known["baselines"].setdefault(baseline, []).extend(samples)
+            if measurement["floor"]:
+                known["floor"] = (known["floor"] or []) + measurement["floor"]
+    errors = [o.error for o in outcomes if o.error]
+    return ModuleOutcome(
+        first.name,
+        sum(o.seconds for o in outcomes),
+        list(pooled.values()),
+        "\n".join(errors),
+    )
+
+
+# ---------------------------------------------------------------------- the machine
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_facts() -> list[tuple[str, str]]:
+    """(what, value) pairs describing where the figures were taken."""
+    cores = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    facts = [
+        ("CPU", _cpu_model()),
+        ("CPU count", f"{cores} logical ({usable} usable by this process)"),
+        ("OS", platform.platform()),
+        ("Python", f"{platform.python_implementation()} {platform.python_version()}"),
+    ]
+    if hasattr(os, "getloadavg"):
+        facts.append(("Load average at start", " / ".join(f"{x:.2f}" for x in os.getloadavg())))
+    for name in LIBRARIES:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        facts.append((name, version))
+    return facts
+
+
+def _git_commit() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return done.stdout.strip() or "unknown"
+
+
+# ---------------------------------------------------------------------- the report
+
+
+def number(value: float) -> str:
+    """A figure with as many digits as a reader can use."""
+    if value != value:  # NaN
+        return "n/a"
+    size = abs(value)
+    if size >= 1000:
+        return f"{value:,.0f}"
+    if size >= 100:
+        return f"{value:.0f}"
+    if size >= 10:
+        return f"{value:.1f}"
+    if size >= 0.1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+def _median(samples: Sequence[float]) -> float:
+    return statistics.median(samples) if samples else float("nan")
+
+
+def _spread(samples: Sequence[float]) -> float:
+    return (max(samples) - min(samples)) / 2 if samples else float("nan")
+
+
+def _ratio(ours: Sequence[float], theirs: Sequence[float]) -> float:
+    other = _median(theirs)
+    return _median(ours) / other if other else float("nan")
+
+
+_TARGET = re.compile(r"^\s*(<=|>=|≤|≥)\s*([0-9.]+)\s*x\s+(.+?)\s*(\(|$)")
+
+
+def target_met(measurement: dict[str, Any]) -> str:
+    """ "yes"/"no" when the target reads "<= 1.15x the floor" or ">= 1.5x <baseline>" (a
+    baseline's name or the start of it); "" when it cannot be read that way."""
+    found = _TARGET.match(measurement.get("target") or "")
+    if not found:
+        return ""
+    sign, factor, against = found.group(1), float(found.group(2)), found.group(3).lower()
+    if against in ("the floor", "floor"):
+        samples = measurement.get("floor")
+    else:
+        samples = next(
+            (
+                s
+                for name, s in measurement["baselines"].items()
+                if name.lower().startswith(against.removeprefix("the "))
+            ),
+            None,
+        )
+    if not samples:
+        return ""
+    ratio = _ratio(measurement["ours"], samples)
+    met = ratio <= factor if sign in ("<=", "≤") else ratio >= factor
+    return "yes" if met else "**no**"
+
+
+def _rows(measurement: dict[str, Any]) -> list[tuple[str, list[float]]]:
+    rows = [("**ours**", measurement["ours"])]
+    if measurement.get("floor"):
+        rows.append(("floor", measurement["floor"]))
+    rows += list(measurement["baselines"].items())
+    return rows
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render(
+    outcomes: list[ModuleOutcome],
+    facts: list[tuple[str, str]],
+    *,
+    quick: bool,
+    runs: int,
+    seconds: float,
+) -> str:
+    """The Markdown of RESULTS.md."""
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    mode = "--quick: tiny inputs, not figures to quote or judge" if quick else "full run"
+
+    def judge(measurement: dict[str, Any]) -> str:
+        return "" if quick else target_met(measurement)
+
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `python benchmarks/run.py` ({mode}) on {today}, commit `{_git_commit()}`, "
+        f"in {seconds / 60:.1f} min; each module ran {runs} time(s) in a fresh process. "
+        "How to read and rerun: [README.md](README.md).",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *(f"| {what} | {_cell(value)} |" for what, value in facts),
+        "",
+        "## Summary",
+        "",
+        RATIO_NOTE,
+        "",
+        "| benchmark | unit | ours (median) | ours ÷ floor | ours ÷ each baseline | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for outcome in outcomes:
+        if outcome.error:
+            lines.append(f"| {outcome.name} | | **failed** (see below) | | | | |")
+        for m in outcome.measurements:
+            floor = number(_ratio(m["ours"], m["floor"])) if m.get("floor") else ""
+            versus = "; ".join(
+                f"{number(_ratio(m['ours'], s))} ({_cell(name)})"
+                for name, s in m["baselines"].items()
+            )
+            lines.append(
+                f"| {_cell(m['name'])} | {m['unit']} | {number(_median(m['ours']))} | {floor} "
+                f"| {versus} | {_cell(m.get('target', ''))} | {judge(m)} |"
+            )
+    for outcome in outcomes:
+        lines += ["", f"## {outcome.name}", "", f"Ran in {outcome.seconds:.0f} s."]
+        if outcome.error:
+            lines += ["", "**Failed**:", "", "```", outcome.error, "```"]
+        for m in outcome.measurements:
+            better = "higher is better" if m["higher_is_better"] else "lower is better"
+            lines += [
+                "",
+                f"### {m['name']}",
+                "",
+                f"Unit: {m['unit']} ({better}).",
+                "",
+                "| | median | spread (±) | samples | ours ÷ this |",
+                "|---|---|---|---|---|",
+            ]
+            for who, samples in _rows(m):
+                lines.append(
+                    f"| {_cell(who)} | {number(_median(samples))} | {number(_spread(samples))} "
+                    f"| {len(samples)} | {number(_ratio(m['ours'], samples))} |"
+                )
+            if m.get("target"):
+                met = judge(m)
+                lines += ["", f"Target: {m['target']}" + (f" - met: {met}." if met else "")]
+            if m.get("notes"):
+                lines += ["", f"Notes: {m['notes']}"]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------- command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny inputs, a few seconds each")
+    parser.add_argument("--runs", type=int, default=1, help="fresh-process runs per module")
+    parser.add_argument(
+        "--only", action="append", default=[], help="a topic to run (decode, client, ...)"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=HERE / "RESULTS.md", help="where to write the report"
+    )
+    parser.add_argument("--timeout", type=float, default=480, help="seconds per module run")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        _worker(args.worker, args.quick, str(args.output))
+        return 0
+    modules = discover(args.only)
+    if not modules:
+        parser.error(f"no benchmark module matches {args.only}")
+    facts = machine_facts()
+    start = time.perf_counter()
+    outcomes = []
+    for path in modules:
+        print(f"{path.stem}: ", end="", flush=True)
+        outcome = pool_runs([run_module(path, args.quick, args.timeout) for _ in range(args.runs)])
+        print(f"{'FAILED' if outcome.error else 'done'} in {outcome.seconds:.0f} s", flush=True)
+        outcomes.append(outcome)
+    report = render(
+        outcomes, facts, quick=args.quick, runs=args.runs, seconds=time.perf_counter() - start
+    )
+    args.output.write_text(report, encoding="utf-8")
+    print(f"wrote {args.output}")
+    failed = [o.name for o in outcomes if o.error]
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        for outcome in outcomes:
+            if outcome.error:
+                print(f"--- {outcome.name}\n{outcome.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
