@@ -16,8 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator, Mapping
-from numbers import Integral
 from types import MappingProxyType
 
 import attrs
@@ -95,6 +95,16 @@ _CLOTHES_GROUPS: dict[str, tuple[str, ...]] = {
 
 def _freeze_groups(value: Mapping[str, Iterable[int]]) -> Mapping[str, tuple[int, ...]]:
     return MappingProxyType({key.lower(): tuple(int(i) for i in ids) for key, ids in value.items()})
+
+
+def _class_id(value: object) -> int | None:
+    """The int a class id stands for (ints and numpy integers), or None for anything else."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
 
 
 def _to_names(value: Iterable[str]) -> tuple[str, ...]:
@@ -200,11 +210,8 @@ class LabelSet:
     def __contains__(self, item: object) -> bool:
         if isinstance(item, str):
             return item.lower() in self._by_name
-        return (
-            isinstance(item, Integral)
-            and not isinstance(item, bool)
-            and 0 <= int(item) < len(self.names)
-        )
+        class_id = _class_id(item)
+        return class_id is not None and 0 <= class_id < len(self.names)
 
     def __repr__(self) -> str:
         shown = ", ".join(self.names[:4]) + (", ..." if len(self.names) > 4 else "")
@@ -216,19 +223,19 @@ class LabelSet:
         Raises:
             KeyError: the name or id is not in this set; the message lists the valid names.
         """
-        if isinstance(label, Integral) and not isinstance(label, bool):
-            class_id = int(label)  # numpy integers too
-            if 0 <= class_id < len(self.names):
-                return class_id
-            raise KeyError(f"class id {class_id} is outside 0..{len(self.names) - 1}")
-        if not isinstance(label, str):
+        if isinstance(label, str):
+            try:
+                return self._by_name[label.lower()]
+            except KeyError:
+                raise KeyError(self._unknown(label)) from None
+        class_id = _class_id(label)
+        if class_id is None:
             raise TypeError(
                 f"a label is a name (str) or a class id (int), got {type(label).__name__}"
             )
-        try:
-            return self._by_name[label.lower()]
-        except KeyError:
-            raise KeyError(self._unknown(label)) from None
+        if 0 <= class_id < len(self.names):
+            return class_id
+        raise KeyError(f"class id {class_id} is outside 0..{len(self.names) - 1}")
 
     def name(self, label: str | int) -> str:
         """Return the canonical name of a class id or name."""
