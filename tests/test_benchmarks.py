@@ -1,0 +1,162 @@
+"""The benchmarks never rot: every ``benchmarks/bench_*.py`` runs in quick mode and returns
+well-formed measurements, and ``benchmarks/run.py`` writes its report.
+
+Nothing here is timed: speed is judged in ``benchmarks/RESULTS.md``, not by the test suite.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+if not (BENCHMARKS / "_harness.py").exists():  # an sdist ships the tests without benchmarks/
+    pytest.skip("the benchmarks folder is not here", allow_module_level=True)
+
+# Modules that need more than numpy and Pillow carry the matching marker.
+MARKS: dict[str, list[pytest.MarkDecorator]] = {
+    "bench_alternatives": [pytest.mark.integration],
+    "bench_client": [pytest.mark.integration],
+    "bench_local": [pytest.mark.local],
+}
+NEEDS: dict[str, tuple[str, ...]] = {
+    "bench_alternatives": ("huggingface_hub",),
+    "bench_local": ("torch", "transformers"),
+}
+MODULES = sorted(path.stem for path in BENCHMARKS.glob("bench_*.py"))
+
+
+@pytest.fixture
+def benchmarks_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.syspath_prepend(str(BENCHMARKS.parent))
+
+
+def check_measurement(measurement: Any) -> None:
+    """The contract of `_harness.Measurement`, with finite positive samples everywhere."""
+    assert isinstance(measurement.name, str)
+    assert measurement.name
+    assert isinstance(measurement.unit, str)
+    assert measurement.unit
+    assert isinstance(measurement.higher_is_better, bool)
+    assert isinstance(measurement.target, str)
+    assert isinstance(measurement.notes, str)
+    series = {"ours": measurement.ours, **measurement.baselines}
+    if measurement.floor is not None:
+        series["floor"] = measurement.floor
+    for who, samples in series.items():
+        assert isinstance(who, str)
+        assert who
+        assert isinstance(samples, list), f"{measurement.name}: {who} is not a list"
+        assert samples, f"{measurement.name}: {who} has no sample"
+        for value in samples:
+            assert isinstance(value, (int, float)), f"{measurement.name}: {who}: {value!r}"
+            assert math.isfinite(value), f"{measurement.name}: {who}: {value!r}"
+            assert value > 0, f"{measurement.name}: {who}: {value!r} is not positive"
+
+
+@pytest.mark.parametrize(
+    "module_name", [pytest.param(name, marks=MARKS.get(name, [])) for name in MODULES]
+)
+@pytest.mark.usefixtures("benchmarks_on_path")
+def test_quick_run_returns_measurements(module_name: str) -> None:
+    for requirement in NEEDS.get(module_name, ()):
+        pytest.importorskip(requirement)
+    module = importlib.import_module(module_name)
+    measurements = module.run(quick=True)
+    assert isinstance(measurements, list)
+    assert measurements, f"{module_name}.run(quick=True) measured nothing"
+    names = [m.name for m in measurements]
+    assert len(set(names)) == len(names), f"two measurements share a name: {names}"
+    for measurement in measurements:
+        check_measurement(measurement)
+
+
+@pytest.mark.usefixtures("benchmarks_on_path")
+def test_decode_parsers_agree_and_answer_is_realistic() -> None:
+    bench_decode = importlib.import_module("bench_decode")
+    from segformer_clothes import SegmentationResult
+
+    label_map = bench_decode.drawn_label_map(216, 324)
+    items = SegmentationResult(label_map).to_response()
+    assert 11 <= len(items) <= 14, "the drawn photo should carry about a dozen labels"
+    assert (bench_decode.seed_way(items, 216, 324) == label_map).all()
+    assert all(mask.shape == (324, 216) for mask in bench_decode.floor_decode(items))
+
+
+@pytest.mark.usefixtures("benchmarks_on_path")
+def test_report_judges_targets_and_shows_every_series() -> None:
+    run = importlib.import_module("run")
+    measurement = {
+        "name": "decode",
+        "unit": "ms",
+        "higher_is_better": False,
+        "ours": [10.0, 11.0, 12.0],
+        "baselines": {"seed's way": [20.0, 22.0]},
+        "floor": [10.0, 10.0],
+        "target": "<= 1.15x the floor (issue 2)",
+        "notes": "a | note",
+    }
+    assert run.target_met(measurement) == "yes"
+    assert run.target_met({**measurement, "target": ">= 1.5x seed"}) == "**no**"
+    assert run.target_met({**measurement, "target": "be quick"}) == ""
+    outcome = run.ModuleOutcome("bench_decode", 1.0, [measurement])
+    broken = run.ModuleOutcome("bench_other", 1.0, [], "exited with status 1:\nboom")
+    text = run.render([outcome, broken], [("CPU count", "2")], quick=False, runs=1, seconds=3.0)
+    assert "| CPU count | 2 |" in text
+    assert "| **ours** | 11.0 | 1.00 | 3 | 1.00 |" in text
+    assert "| floor | 10.0 | 0 | 2 | 1.10 |" in text
+    assert "| seed's way | 21.0 | 1.00 | 2 | 0.52 |" in text
+    assert "Notes: a | note" in text
+    assert "met: yes" in text
+    assert "boom" in text
+
+
+@pytest.mark.usefixtures("benchmarks_on_path")
+def test_runs_of_a_module_are_pooled() -> None:
+    run = importlib.import_module("run")
+
+    def one(samples: list[float]) -> Any:
+        return run.ModuleOutcome(
+            "bench_x",
+            1.0,
+            [
+                {
+                    "name": "m",
+                    "unit": "ms",
+                    "higher_is_better": False,
+                    "ours": samples,
+                    "baselines": {"b": samples},
+                    "floor": None,
+                    "target": "",
+                    "notes": "",
+                }
+            ],
+        )
+
+    pooled = run.pool_runs([one([1.0]), one([2.0, 3.0])])
+    assert pooled.seconds == 2.0
+    assert pooled.measurements[0]["ours"] == [1.0, 2.0, 3.0]
+    assert pooled.measurements[0]["baselines"]["b"] == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.integration
+def test_run_py_writes_results_for_one_module(tmp_path: Path) -> None:
+    output = tmp_path / "RESULTS.md"
+    command = [sys.executable, str(BENCHMARKS / "run.py"), "--quick", "--only", "decode"]
+    done = subprocess.run(
+        [*command, "--output", str(output)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    text = output.read_text(encoding="utf-8")
+    assert "## Machine" in text
+    assert "CPU count" in text
+    assert "numpy" in text
+    assert "## bench_decode" in text
+    assert "seed's way" in text
