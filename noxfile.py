@@ -46,3 +46,13 @@ def build(session: nox.Session) -> None:
     shutil.rmtree(ROOT / "dist", ignore_errors=True)
     session.run("python", "-m", "build", "--outdir", "dist")
     session.run("twine", "check", "--strict", *(str(p) for p in (ROOT / "dist").glob("*")))
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Run every benchmark side by side with its baselines and write benchmarks/RESULTS.md
+    (not a default session: about 10 minutes; `nox -s bench -- --quick` for a smoke run)."""
+    # torch first and pinned: the CPU build these machines install quickly (pip, Python 3.11).
+    session.install("torch==2.13.0")
+    session.install("-e", ".[plot,local]", "huggingface_hub>=0.24")
+    session.run("python", "benchmarks/run.py", *session.posargs)
