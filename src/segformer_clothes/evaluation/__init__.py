@@ -1,0 +1,44 @@
+"""Measure how accurate a segmentation is: pooled IoU, Dice, precision and recall.
+
+`evaluate` scores predicted label maps (arrays, `SegmentationResult` objects, label-map
+files or API-format JSON files, or two folders paired by name) against annotations and
+returns an `EvaluationReport`. `ConfusionMatrix` accumulates the counts one image at a time,
+and parts counted apart can be merged. Scores are pooled over the dataset, as HF evaluate's
+mean_iou, mmsegmentation and torchmetrics do: the confusion matrix is summed over all images
+first, a class absent from both annotations and predictions has NaN scores, and the means
+leave NaN out.
+
+Example:
+    >>> import numpy as np
+    >>> from segformer_clothes.evaluation import evaluate
+    >>> target = np.array([[0, 4], [4, 4]], dtype=np.uint8)
+    >>> report = evaluate([target.copy()], [target])
+    >>> report.mean_iou, report.per_class["Upper-clothes"].target_pixels
+    (1.0, 3)
+"""
+
+from __future__ import annotations
+
+from ._annotations import FilePair, Pairing, SkippedFile, load_label_map, pair_folders
+from ._confusion import ConfusionMatrix
+from ._evaluate import evaluate
+from ._plots import plot_class_iou, plot_comparison, plot_confusion
+from ._report import ClassScores, EvaluationReport, ImageScores
+from ._sides import merge_sides
+
+__all__ = [
+    "ClassScores",
+    "ConfusionMatrix",
+    "EvaluationReport",
+    "FilePair",
+    "ImageScores",
+    "Pairing",
+    "SkippedFile",
+    "evaluate",
+    "load_label_map",
+    "merge_sides",
+    "pair_folders",
+    "plot_class_iou",
+    "plot_comparison",
+    "plot_confusion",
+]
