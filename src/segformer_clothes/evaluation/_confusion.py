@@ -114,7 +114,21 @@ class ConfusionMatrix:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_scratch"] = None  # a cache, not data: do not pickle megabytes of zeros
+        # A LabelSet holds read-only mappings, which pickle refuses: send its parts.
+        for key in ("labels", "input_labels"):
+            labels: LabelSet = state[key]
+            state[key] = (labels.names, dict(labels.groups), labels.palette)
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for key in ("labels", "input_labels"):
+            names, groups, palette = state[key]
+            state[key] = (
+                CLOTHES_LABELS
+                if names == CLOTHES_LABELS.names
+                else LabelSet(names, groups=groups, palette=palette)
+            )
+        self.__dict__.update(state)
 
     @property
     def matrix(self) -> np.ndarray:
