@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .client import ClientStats, SegformerClothesClient
 from .errors import (
     APIError,
     AuthenticationError,
@@ -36,6 +37,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientStats",
     "InvalidImageError",
     "LabelSet",
     "LocalSegmenter",
@@ -45,6 +47,7 @@ __all__ = [
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseFormatError",
+    "SegformerClothesClient",
     "SegformerClothesError",
     "SegmentationResult",
     "ServerError",

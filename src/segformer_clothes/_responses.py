@@ -1,0 +1,158 @@
+"""Turning an HTTP answer or a transport failure into a payload or one of our errors.
+
+Written once for the sync and async paths: both hand the status, headers and body here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from ._retry import TruncatedResponseError, retry_after_from_headers
+from .errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ModelLoadingError,
+    ModelNotFoundError,
+    NetworkError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+)
+
+__all__ = ["check_answer", "error_for_status", "error_for_transport"]
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """The ``x-request-id`` or ``x-inference-id`` header, where there is one."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    return lowered.get("x-request-id") or lowered.get("x-inference-id")
+
+
+def _error_body(body: bytes) -> tuple[str | None, float | None]:
+    """The ``error`` message and ``estimated_time`` of an error body, where it has them."""
+    try:
+        decoded = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        text = body.decode("utf-8", "replace").strip()
+        return (text[:300] or None), None
+    if not isinstance(decoded, Mapping):
+        return None, None
+    message = decoded.get("error")
+    if isinstance(message, list):
+        message = "; ".join(map(str, message))
+    estimated = decoded.get("estimated_time")
+    estimated_time = (
+        float(estimated)
+        if isinstance(estimated, (int, float)) and not isinstance(estimated, bool)
+        else None
+    )
+    return (str(message) if message is not None else None), estimated_time
+
+
+def error_for_status(
+    status: int, headers: Mapping[str, str], body: bytes, *, url: str, source: object
+) -> APIError:
+    """The error a non-2xx answer stands for, with its status, request id and message."""
+    message, estimated_time = _error_body(body)
+    rid = request_id(headers)
+
+    def make(kind: type[APIError], text: str) -> APIError:
+        return kind(text, source=source, status_code=status, request_id=rid, server_message=message)
+
+    if status == 401:
+        return make(
+            AuthenticationError,
+            "the token was refused as invalid or expired (401); create a new one at "
+            "https://huggingface.co/settings/tokens and pass token=... or set HF_TOKEN",
+        )
+    if status == 403:
+        return make(
+            AuthenticationError,
+            "the token is valid but not allowed to call this model (403); give it the "
+            '"Make calls to Inference Providers" permission at '
+            "https://huggingface.co/settings/tokens, or check your access to the endpoint",
+        )
+    if status == 404:
+        return make(
+            ModelNotFoundError,
+            f"the model is not deployed at {url} (404); deploy it on a dedicated Inference "
+            "Endpoint and pass endpoint_url=..., or run it locally with "
+            "segformer_clothes.LocalSegmenter",
+        )
+    if status == 408:
+        return make(RequestTimeoutError, "the server timed out waiting for the request (408)")
+    if status == 429:
+        return RateLimitError(
+            "too many requests (429); lower requests_per_minute or max_concurrency",
+            retry_after=retry_after_from_headers(headers),
+            source=source,
+            status_code=status,
+            request_id=rid,
+            server_message=message,
+        )
+    if status == 503 and (estimated_time is not None or "loading" in (message or "").lower()):
+        return ModelLoadingError(
+            "the model is still loading on the server (503); try again in a minute",
+            estimated_time=estimated_time,
+            source=source,
+            status_code=status,
+            request_id=rid,
+            server_message=message,
+        )
+    if status >= 500:
+        return make(ServerError, f"the server failed ({status}); try again later")
+    if status == 400:
+        return make(
+            BadRequestError,
+            "the server rejected the request (400); check the image is a valid JPEG, PNG or "
+            "WebP file",
+        )
+    return make(BadRequestError, f"the server rejected the request ({status})")
+
+
+def error_for_transport(error: httpx.TransportError, *, url: str, source: object) -> APIError:
+    """The error a failed exchange stands for: a timeout or a network failure."""
+    if isinstance(error, httpx.TimeoutException):
+        return RequestTimeoutError(
+            f"no answer from {url} within the timeout ({type(error).__name__}); "
+            "raise timeout=... if the model is slow",
+            source=source,
+        )
+    return NetworkError(
+        f"the connection to {url} failed ({type(error).__name__}: {error}); "
+        "check the URL and the network",
+        source=source,
+    )
+
+
+def check_answer(
+    status: int, headers: Mapping[str, str], body: bytes, *, url: str, source: object
+) -> Any:
+    """The decoded JSON of a complete 200 answer (or its raw body when it is not JSON, for the
+    parser to reject); raises the matching error for anything else.
+
+    A 200 whose JSON stops before its end was cut short and is retried
+    (`TruncatedResponseError`); a complete answer in the wrong format is left to the parser,
+    which raises the not-retried `ResponseFormatError`.
+    """
+    if not 200 <= status < 300:
+        raise error_for_status(status, headers, body, url=url, source=source)
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError as error:
+        # Input that ends too early fails at its end, or inside a string never closed.
+        if error.pos >= len(body.rstrip()) or error.msg.startswith("Unterminated string"):
+            raise TruncatedResponseError(
+                f"the answer from {url} was cut short ({len(body)} bytes of incomplete JSON)",
+                status_code=status,
+                request_id=request_id(headers),
+                source=source,
+            ) from None
+    except UnicodeDecodeError:
+        pass
+    return body

@@ -1,0 +1,214 @@
+"""When to try a request again and how long to wait: pure functions, handed to tenacity.
+
+`should_retry` and `retry_delay` are written once; `retrying` and `async_retrying` wrap them
+into tenacity's `Retrying` and `AsyncRetrying`, so the sync and async paths only differ in how
+they sleep.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import attrs
+from tenacity import AsyncRetrying, RetryCallState, Retrying
+
+from .errors import (
+    ModelLoadingError,
+    NetworkError,
+    RateLimitError,
+    RequestTimeoutError,
+    ServerError,
+)
+
+__all__ = [
+    "RetryPolicy",
+    "TruncatedResponseError",
+    "async_retrying",
+    "parse_retry_after",
+    "retry_delay",
+    "retrying",
+    "should_retry",
+]
+
+logger = logging.getLogger("segformer_clothes")
+
+
+class TruncatedResponseError(NetworkError):
+    """A 200 whose body was cut short (not complete JSON): retried like a dropped connection."""
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How hard to try.
+
+    Attributes:
+        max_retries: retries after the first attempt (0 turns retries off). A 429 that says
+            how long to wait does not count against it.
+        backoff_base: the first backoff in seconds, doubled at each retry...
+        backoff_cap: ...up to this many seconds.
+        max_server_wait: the longest ``Retry-After`` / ``estimated_time`` honoured, in seconds.
+        deadline: the most seconds spent on one image, all attempts and waits together.
+    """
+
+    max_retries: int = attrs.field(default=6, validator=attrs.validators.ge(0))
+    backoff_base: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    backoff_cap: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
+    max_server_wait: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    deadline: float = attrs.field(default=600.0, validator=attrs.validators.gt(0))
+
+
+def should_retry(error: BaseException) -> bool:
+    """True for the failures DESIGN.md section 4 lists as transient: 408, 429, 5xx, timeouts,
+    network errors and a 200 cut short. Other 4xx and a complete answer in the wrong format are
+    not retried.
+
+    Example:
+        >>> should_retry(RateLimitError("slow down", status_code=429))
+        True
+    """
+    return isinstance(error, (RateLimitError, ServerError, RequestTimeoutError, NetworkError))
+
+
+def server_wait(error: BaseException) -> float | None:
+    """The seconds the server asked to wait (``Retry-After`` or ``estimated_time``), if any."""
+    if isinstance(error, RateLimitError):
+        return error.retry_after
+    if isinstance(error, ModelLoadingError):
+        return error.estimated_time
+    return None
+
+
+def retry_delay(
+    retry_number: int,
+    error: BaseException,
+    policy: RetryPolicy = RetryPolicy(),
+    *,
+    jitter: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait before retry number ``retry_number`` (1 for the first retry).
+
+    The server's ``Retry-After`` or ``estimated_time`` wins, capped at ``max_server_wait``;
+    otherwise capped exponential backoff ``min(base * 2**(n-1), cap)``, scaled by a jitter
+    factor between 0.5 and 1 so that clients that failed together do not retry together.
+
+    Example:
+        >>> retry_delay(3, ServerError("boom", status_code=500), jitter=lambda: 1.0)
+        2.0
+    """
+    asked = server_wait(error)
+    if asked is not None:
+        return max(0.0, min(asked, policy.max_server_wait))
+    backoff = min(policy.backoff_base * 2.0 ** max(retry_number - 1, 0), policy.backoff_cap)
+    return float(backoff * (0.5 + 0.5 * jitter()))
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: seconds, fractional seconds or an HTTP
+    date; None when absent or unreadable. A date in the past gives 0.
+
+    Example:
+        >>> parse_retry_after("0.25")
+        0.25
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = moment.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
+    """`parse_retry_after` of the ``Retry-After`` header (any case) of a mapping."""
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            return parse_retry_after(value)
+    return None
+
+
+class _Budget:
+    """Counts the retries that use up ``max_retries`` for one image (one per call)."""
+
+    def __init__(self, policy: RetryPolicy, source: object, on_retry: Callable[[], None]) -> None:
+        self.policy = policy
+        self.source = source
+        self.on_retry = on_retry
+        self.charged = 0
+
+    def wait(self, state: RetryCallState) -> float:
+        # tenacity asks for the wait before asking whether to stop: count the retry here.
+        error = state.outcome.exception() if state.outcome is not None else None
+        assert error is not None
+        # A 429 that says how long to wait is the server pacing us, not a failure.
+        if not (isinstance(error, RateLimitError) and error.retry_after is not None):
+            self.charged += 1
+        return retry_delay(max(self.charged, 1), error, self.policy)
+
+    def stop(self, state: RetryCallState) -> bool:
+        if self.charged > self.policy.max_retries:
+            return True
+        elapsed = state.seconds_since_start or 0.0
+        return elapsed + state.upcoming_sleep > self.policy.deadline
+
+    def before_sleep(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        self.on_retry()
+        logger.info(
+            "retrying %s in %.2f s after attempt %d failed: %s",
+            self.source,
+            wait,
+            state.attempt_number,
+            error,
+        )
+
+
+def _retry_predicate(state: RetryCallState) -> bool:
+    if state.outcome is None or not state.outcome.failed:
+        return False
+    error = state.outcome.exception()
+    return error is not None and should_retry(error)
+
+
+def _common(policy: RetryPolicy, source: object, on_retry: Callable[[], None]) -> dict[str, Any]:
+    budget = _Budget(policy, source, on_retry)
+    return {
+        "stop": budget.stop,
+        "wait": budget.wait,
+        "retry": _retry_predicate,
+        "before_sleep": budget.before_sleep,
+        "reraise": True,
+    }
+
+
+def retrying(
+    policy: RetryPolicy,
+    source: object,
+    sleep: Callable[[float], None],
+    on_retry: Callable[[], None] = lambda: None,
+) -> Retrying:
+    """A fresh tenacity `Retrying` for one image; ``on_retry`` is called before each retry."""
+    return Retrying(sleep=sleep, **_common(policy, source, on_retry))
+
+
+def async_retrying(
+    policy: RetryPolicy,
+    source: object,
+    sleep: Callable[[float], Awaitable[None]],
+    on_retry: Callable[[], None] = lambda: None,
+) -> AsyncRetrying:
+    """A fresh tenacity `AsyncRetrying` for one image (``sleep`` is anyio's, so trio works)."""
+    return AsyncRetrying(sleep=sleep, **_common(policy, source, on_retry))

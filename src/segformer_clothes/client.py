@@ -1,0 +1,624 @@
+"""`SegformerClothesClient`: segment photos through the Hugging Face Inference API, a dedicated
+Inference Endpoint, or any server that speaks the same protocol.
+
+One photo with `SegformerClothesClient.segment` (or ``await asegment``); a catalogue with
+`SegformerClothesClient.segment_many` (or ``async for ... in asegment_many``), in input order,
+a bounded number of requests at a time, rate limited, with transient faults retried.
+
+Request building and answer parsing are written once; the sync and async paths differ only in
+how they send and wait.
+
+Example:
+    >>> from PIL import Image
+    >>> from segformer_clothes.testing import FakeInferenceServer
+    >>> with FakeInferenceServer() as server:
+    ...     with SegformerClothesClient(endpoint_url=server.url) as client:
+    ...         result = client.segment(Image.new("RGB", (60, 90), "navy"))
+    >>> result.size
+    (60, 90)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from types import TracebackType
+from typing import Any, Literal, overload
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+import attrs
+import httpx
+
+from ._auth import Credentials, is_huggingface_host
+from ._batch import ordered_map
+from ._ratelimit import RateLimiter
+from ._responses import check_answer, error_for_transport
+from ._retry import RetryPolicy, async_retrying, retry_after_from_headers, retrying
+from ._version import __version__
+from .errors import AuthenticationError, NetworkError, SegformerClothesError
+from .images import ImageInput, Upload, describe, prepare_upload
+from .labels import CLOTHES_LABELS, LabelSet
+from .result import SegmentationResult
+
+__all__ = ["DEFAULT_MODEL", "ClientStats", "SegformerClothesClient"]
+
+logger = logging.getLogger("segformer_clothes")
+
+DEFAULT_MODEL = "sayeed99/segformer_b3_clothes"
+"""The model the client calls unless told otherwise."""
+
+_ROUTER = "https://router.huggingface.co/hf-inference/models/{model}"
+_MAX_REDIRECTS = 5
+_USER_AGENT = f"segformer-clothes/{__version__}"
+
+
+@attrs.frozen
+class ClientStats:
+    """What a client has done so far (a snapshot; read ``client.stats`` again for fresh ones).
+
+    Attributes:
+        requests: HTTP requests sent, retries included.
+        retries: attempts that were repeated after a transient failure.
+        rate_limited: answers of 429.
+        succeeded: images segmented.
+        failed: images given up on (after their retries, or not retried).
+    """
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+
+@attrs.frozen
+class _Answer:
+    """One HTTP exchange, read to its end."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    url: str
+    sent_at: float
+
+
+class SegformerClothesClient:
+    """A client for the SegFormer clothes model behind an HTTP inference API.
+
+    Args:
+        model: the model id on the Hugging Face Hub, used to build the serverless URL.
+        endpoint_url: the full URL to POST to instead (a dedicated Inference Endpoint or your
+            own server); used as is.
+        token: the access token. Defaults to ``HF_TOKEN``, then ``HF_API_TOKEN``, then the
+            Hugging Face token file; a token found that way is sent only to Hugging Face hosts,
+            an explicit one wherever the client posts.
+        timeout: seconds to wait for one answer (the model can be slow on a cold start).
+        max_retries: retries of a transient failure per image; 0 turns retries off. A 429 that
+            says how long to wait does not count.
+        max_concurrency: requests in flight at once in `segment_many` / `asegment_many`.
+        requests_per_minute: the rate limit to keep to; None learns it from 429 answers.
+        max_side: downscale photos whose longer side exceeds this many pixels before upload;
+            the label map is brought back to the photo's size. None sends photos as they are.
+        headers: extra HTTP headers for every request.
+        labels: the model's labels, when they are not the 18 clothes classes.
+        http_client: an `httpx.Client` to send with (proxies, TLS, transports); not closed by
+            the client.
+        async_http_client: an `httpx.AsyncClient` for the async methods; not closed by the
+            client.
+
+    Raises:
+        ValueError: a setting is out of range; the message says which.
+
+    Example:
+        >>> client = SegformerClothesClient(endpoint_url="http://127.0.0.1:8080/", token="hf_x")
+        >>> client
+        SegformerClothesClient(url='http://127.0.0.1:8080/', token='[secure]')
+        >>> client.close()
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        endpoint_url: str | None = None,
+        token: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 6,
+        max_concurrency: int = 4,
+        requests_per_minute: float | None = None,
+        max_side: int | None = None,
+        headers: Mapping[str, str] | None = None,
+        labels: LabelSet | None = None,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+        if max_side is not None and max_side < 1:
+            raise ValueError(f"max_side must be a positive number of pixels, got {max_side}")
+        self.model = model
+        self.url = httpx.URL(endpoint_url or _ROUTER.format(model=model))
+        if self.url.scheme not in ("http", "https"):
+            raise ValueError(f"endpoint_url must be an http(s) URL, got {endpoint_url!r}")
+        self.timeout = float(timeout)
+        self.max_concurrency = max_concurrency
+        self.max_side = max_side
+        self.labels = CLOTHES_LABELS if labels is None else labels
+        self._credentials = Credentials.resolve(token, self.url)
+        self._extra_headers = dict(headers or {})
+        self._policy = RetryPolicy(max_retries=max_retries)
+        self._limiter = RateLimiter(requests_per_minute)
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._async_http = async_http_client
+        self._owns_async_http = async_http_client is None
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(attrs.fields_dict(ClientStats), 0)
+        # Tests swap these for fakes: no real sleeping in unit tests.
+        self._sleep: Callable[[float], None] = time.sleep
+        self._async_sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+
+    def __repr__(self) -> str:
+        token = "None" if self._credentials.token is None else "'[secure]'"
+        return f"SegformerClothesClient(url={str(self.url)!r}, token={token})"
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        """Close the HTTP clients this client opened (not the ones it was given)."""
+        if self._owns_http and self._http is not None:
+            self._http.close()
+            self._http = None
+
+    async def aclose(self) -> None:
+        """Close every HTTP client this client opened, sync and async."""
+        if self._owns_async_http and self._async_http is not None:
+            await self._async_http.aclose()
+            self._async_http = None
+        self.close()
+
+    def __enter__(self) -> SegformerClothesClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> SegformerClothesClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def stats(self) -> ClientStats:
+        """Counters of requests, retries, 429 answers, and images done or given up on."""
+        with self._lock:
+            return ClientStats(**self._counts)
+
+    @property
+    def requests_per_minute(self) -> float | None:
+        """The pace the client keeps to now (told, or learned from 429s); None while unknown."""
+        rate = self._limiter.rate
+        return None if rate is None else rate * 60
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self._counts[name] += 1
+
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client(timeout=self.timeout, follow_redirects=False)
+
+    def _new_async_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+
+    # ----------------------------------------------------------------- one place for the rules
+
+    def _source(self, image: ImageInput) -> Any:
+        return image if isinstance(image, (str, os.PathLike)) else describe(image)
+
+    def _check_can_send(self, source: object) -> None:
+        if self._credentials.token is None and is_huggingface_host(self.url.host):
+            raise AuthenticationError(
+                "no Hugging Face token found: pass token=..., set HF_TOKEN, or run "
+                "`hf auth login`; create one at https://huggingface.co/settings/tokens with "
+                'the "Make calls to Inference Providers" permission. To use your own server, '
+                "pass endpoint_url=...",
+                source=source,
+            )
+
+    def _prepare(self, image: ImageInput, source: object) -> Upload:
+        self._check_can_send(source)
+        return prepare_upload(image, max_side=self.max_side)
+
+    def _request_headers(self, url: httpx.URL, upload: Upload) -> dict[str, str]:
+        headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
+        headers.update(self._extra_headers)
+        headers["Content-Type"] = upload.mime
+        authorization = self._credentials.authorization_for(url)
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        return headers
+
+    def _next_url(self, url: httpx.URL, response: httpx.Response) -> httpx.URL | None:
+        if not response.has_redirect_location:
+            return None
+        return url.join(response.headers["location"])
+
+    def _finish(
+        self, answer: _Answer, image: ImageInput, upload: Upload, source: object
+    ) -> SegmentationResult:
+        """Check one answer and parse it (in a worker thread on the async path)."""
+        if answer.status == 429:
+            self._count("rate_limited")
+            self._limiter.on_rate_limited(retry_after_from_headers(answer.headers), answer.sent_at)
+        else:
+            self._limiter.on_success()
+        payload = check_answer(
+            answer.status, answer.headers, answer.body, url=answer.url, source=source
+        )
+        try:
+            return SegmentationResult.from_response(
+                payload,
+                image=_keepable(image, upload),
+                size=upload.size,
+                labels=self.labels,
+                source=source,
+            )
+        except SegformerClothesError as error:
+            if error.source is None:
+                error.source = source
+            raise
+
+    def _on_retry(self) -> None:
+        self._count("retries")
+
+    def _done(self, error: BaseException | None) -> None:
+        self._count("failed" if error is not None else "succeeded")
+
+    # ----------------------------------------------------------------- sync
+
+    def segment(self, image: ImageInput) -> SegmentationResult:
+        """Segment one photo.
+
+        Args:
+            image: a path, encoded bytes, a binary file, a PIL image or a numpy array.
+
+        Returns:
+            The result, at the photo's size as people see it (EXIF orientation applied).
+
+        Raises:
+            InvalidImageError: the input is not a usable image (before any request).
+            APIError: the request failed after its retries (a subclass says how).
+            ResponseFormatError: the server answered something else than the documented format.
+
+        Example:
+            >>> from PIL import Image
+            >>> from segformer_clothes.testing import FakeInferenceServer
+            >>> with FakeInferenceServer() as server, SegformerClothesClient(
+            ...     endpoint_url=server.url
+            ... ) as client:
+            ...     client.segment(Image.new("RGB", (40, 80), "white")).labels_present
+            ('Background',)
+        """
+        source = self._source(image)
+        try:
+            upload = self._prepare(image, source)
+            if self._http is None:
+                self._http = self._new_http()
+            http = self._http
+            for attempt in retrying(self._policy, source, self._sleep, self._on_retry):
+                with attempt:
+                    answer = self._exchange(http, upload, source)
+                    result = self._finish(answer, image, upload, source)
+        except BaseException as error:
+            self._done(error)
+            raise
+        self._done(None)
+        return result
+
+    def _exchange(self, http: httpx.Client, upload: Upload, source: object) -> _Answer:
+        delay = self._limiter.reserve()
+        if delay > 0:
+            logger.debug("waiting %.3f s for the rate limit", delay)
+            self._sleep(delay)
+        sent_at = self._limiter.sent_at()
+        url = self.url
+        failure: SegformerClothesError | None = None
+        for _ in range(_MAX_REDIRECTS + 1):
+            self._count("requests")
+            try:
+                response = http.post(
+                    url, content=upload.data, headers=self._request_headers(url, upload)
+                )
+            except httpx.TransportError as error:
+                failure = error_for_transport(error, url=str(url), source=source)
+                break
+            next_url = self._next_url(url, response)
+            if next_url is None:
+                return _Answer(
+                    response.status_code, response.headers, response.content, str(url), sent_at
+                )
+            url = next_url
+        if failure is None:
+            failure = _too_many_redirects(url, source)
+        # Raised outside the except block: the httpx error (and its request, which holds the
+        # token) must not ride along as __context__.
+        raise failure
+
+    @overload
+    def segment_many(
+        self,
+        images: Iterable[ImageInput],
+        *,
+        return_exceptions: Literal[False] = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> Iterator[SegmentationResult]: ...
+
+    @overload
+    def segment_many(
+        self,
+        images: Iterable[ImageInput],
+        *,
+        return_exceptions: Literal[True],
+        progress: Callable[[int], object] | None = None,
+    ) -> Iterator[SegmentationResult | SegformerClothesError]: ...
+
+    def segment_many(
+        self,
+        images: Iterable[ImageInput],
+        *,
+        return_exceptions: bool = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> Iterator[SegmentationResult | SegformerClothesError]:
+        """Segment many photos, yielding results in input order.
+
+        At most ``max_concurrency`` requests are in flight, and ``images`` (any iterable, a
+        generator over millions of paths included) is read only a little ahead. The requests
+        run on a short-lived event loop in a worker thread that ends with the loop, so this
+        works in a plain script and inside a running event loop (a Jupyter cell) alike.
+        Breaking out of the loop cancels what is in flight.
+
+        Args:
+            images: the photos (paths, bytes, files, PIL images, arrays).
+            return_exceptions: False raises the first image's error that failed after its
+                retries (at its place in the order); True yields that error in its place and
+                goes on. Every error carries ``source``.
+            progress: called with the number of images done so far, after each one.
+
+        Example:
+            >>> from PIL import Image
+            >>> from segformer_clothes.testing import FakeInferenceServer
+            >>> photos = [Image.new("RGB", (30, 40), "red"), Image.new("RGB", (50, 20), "blue")]
+            >>> with FakeInferenceServer() as server, SegformerClothesClient(
+            ...     endpoint_url=server.url
+            ... ) as client:
+            ...     [result.size for result in client.segment_many(photos)]
+            [(30, 40), (50, 20)]
+        """
+        with anyio.from_thread.start_blocking_portal() as portal:
+            http = self._async_http or self._new_async_http()
+            batch = self._batch(images, http, return_exceptions)
+            try:
+                done = 0
+                while True:
+                    try:
+                        item = portal.call(_next, batch)
+                    except StopAsyncIteration:
+                        break
+                    done += 1
+                    if progress is not None:
+                        progress(done)
+                    yield item
+            finally:
+                portal.call(batch.aclose)
+                if self._async_http is not http:
+                    portal.call(http.aclose)
+
+    # ----------------------------------------------------------------- async
+
+    async def asegment(self, image: ImageInput) -> SegmentationResult:
+        """Segment one photo without blocking the event loop (asyncio or trio).
+
+        Reading the photo and parsing the answer run in worker threads.
+
+        Raises:
+            InvalidImageError, APIError, ResponseFormatError: as `segment` does.
+
+        Example:
+            >>> import anyio
+            >>> from PIL import Image
+            >>> from segformer_clothes.testing import FakeInferenceServer
+            >>> async def main(url):
+            ...     async with SegformerClothesClient(endpoint_url=url) as client:
+            ...         return (await client.asegment(Image.new("RGB", (8, 8)))).size
+            >>> with FakeInferenceServer() as server:
+            ...     anyio.run(main, server.url)
+            (8, 8)
+        """
+        if self._async_http is None:
+            self._async_http = self._new_async_http()
+        source = self._source(image)
+        upload = await self._aprepare(image, source)
+        return await self._asegment_upload(self._async_http, image, upload, source)
+
+    async def _aprepare(self, image: ImageInput, source: object) -> Upload:
+        try:
+            return await anyio.to_thread.run_sync(self._prepare, image, source)
+        except BaseException as error:
+            self._done(error)
+            raise
+
+    async def _asegment_upload(
+        self, http: httpx.AsyncClient, image: ImageInput, upload: Upload, source: object
+    ) -> SegmentationResult:
+        try:
+            attempts = async_retrying(self._policy, source, self._async_sleep, self._on_retry)
+            async for attempt in attempts:
+                with attempt:
+                    answer = await self._aexchange(http, upload, source)
+                    result = await anyio.to_thread.run_sync(
+                        self._finish, answer, image, upload, source
+                    )
+        except BaseException as error:
+            self._done(error)
+            raise
+        self._done(None)
+        return result
+
+    async def _aexchange(self, http: httpx.AsyncClient, upload: Upload, source: object) -> _Answer:
+        delay = self._limiter.reserve()
+        if delay > 0:
+            logger.debug("waiting %.3f s for the rate limit", delay)
+            await self._async_sleep(delay)
+        sent_at = self._limiter.sent_at()
+        url = self.url
+        failure: SegformerClothesError | None = None
+        for _ in range(_MAX_REDIRECTS + 1):
+            self._count("requests")
+            try:
+                response = await http.post(
+                    url, content=upload.data, headers=self._request_headers(url, upload)
+                )
+            except httpx.TransportError as error:
+                failure = error_for_transport(error, url=str(url), source=source)
+                break
+            next_url = self._next_url(url, response)
+            if next_url is None:
+                return _Answer(
+                    response.status_code, response.headers, response.content, str(url), sent_at
+                )
+            url = next_url
+        if failure is None:
+            failure = _too_many_redirects(url, source)
+        raise failure
+
+    @overload
+    def asegment_many(
+        self,
+        images: Iterable[ImageInput] | AsyncIterable[ImageInput],
+        *,
+        return_exceptions: Literal[False] = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> AsyncIterator[SegmentationResult]: ...
+
+    @overload
+    def asegment_many(
+        self,
+        images: Iterable[ImageInput] | AsyncIterable[ImageInput],
+        *,
+        return_exceptions: Literal[True],
+        progress: Callable[[int], object] | None = None,
+    ) -> AsyncIterator[SegmentationResult | SegformerClothesError]: ...
+
+    async def asegment_many(
+        self,
+        images: Iterable[ImageInput] | AsyncIterable[ImageInput],
+        *,
+        return_exceptions: bool = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> AsyncIterator[SegmentationResult | SegformerClothesError]:
+        """Segment many photos concurrently, yielding results in input order.
+
+        Like `segment_many`, for ``async for``; ``images`` may also be an async iterable.
+        Breaking out of the loop cancels what is in flight (asyncio and trio).
+
+        Example:
+            >>> import anyio
+            >>> from PIL import Image
+            >>> from segformer_clothes.testing import FakeInferenceServer
+            >>> async def main(url):
+            ...     photos = [Image.new("RGB", (size, size)) for size in (10, 20, 30)]
+            ...     async with SegformerClothesClient(endpoint_url=url) as client:
+            ...         return [r.size async for r in client.asegment_many(photos)]
+            >>> with FakeInferenceServer() as server:
+            ...     anyio.run(main, server.url)
+            [(10, 10), (20, 20), (30, 30)]
+        """
+        if self._async_http is None:
+            self._async_http = self._new_async_http()
+        batch = self._batch(images, self._async_http, return_exceptions)
+        try:
+            done = 0
+            async for item in batch:
+                done += 1
+                if progress is not None:
+                    progress(done)
+                yield item
+        finally:
+            await batch.aclose()
+
+    async def _batch(
+        self,
+        images: Iterable[ImageInput] | AsyncIterable[ImageInput],
+        http: httpx.AsyncClient,
+        return_exceptions: bool,
+    ) -> AsyncGenerator[SegmentationResult | SegformerClothesError, None]:
+        in_flight = anyio.CapacityLimiter(self.max_concurrency)
+
+        async def one(image: ImageInput) -> SegmentationResult:
+            source = self._source(image)
+            upload = await self._aprepare(image, source)
+            async with in_flight:
+                return await self._asegment_upload(http, image, upload, source)
+
+        # Read a little ahead of the requests in flight so that a slow image does not idle
+        # the others, but never more: memory stays flat over any number of photos.
+        outcomes = ordered_map(images, one, window=2 * self.max_concurrency)
+        try:
+            async for outcome in outcomes:
+                if outcome.error is None:
+                    assert outcome.value is not None
+                    yield outcome.value
+                elif return_exceptions and isinstance(outcome.error, SegformerClothesError):
+                    yield outcome.error
+                else:
+                    raise outcome.error
+        finally:
+            await outcomes.aclose()
+
+
+async def _next(iterator: AsyncIterator[Any]) -> Any:
+    return await anext(iterator)
+
+
+def _keepable(image: ImageInput, upload: Upload) -> ImageInput | None:
+    """What the result may keep of the photo for overlays: the input itself, unless it was a
+    file object already read (then the bytes sent, when they are the photo at full size)."""
+    if hasattr(image, "read"):
+        return upload.data if upload.size == upload.sent_size else None
+    return image
+
+
+def _too_many_redirects(url: httpx.URL, source: object) -> SegformerClothesError:
+    return NetworkError(
+        f"more than {_MAX_REDIRECTS} redirects, the last to {url}; check endpoint_url",
+        source=source,
+    )
