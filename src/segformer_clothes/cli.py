@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ._version import __version__
+from .evaluation import _cli as evaluate_command
 
 __all__ = ["main"]
 
@@ -17,7 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Segment clothes in photos with SegFormer and evaluate the segmentation.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # Each subcommand lives in its own module: add_parser() sets `handler` to its run().
+    evaluate_command.add_parser(subparsers)
     return parser
 
 
@@ -28,7 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return 0
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
 
 
 if __name__ == "__main__":
