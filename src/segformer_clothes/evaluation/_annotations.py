@@ -34,6 +34,14 @@ def _not_a_label_map(path: Path, mode: str) -> str:
     )
 
 
+def _gray_palette(picture: Image.Image) -> bool:
+    palette = picture.getpalette()
+    if not palette:
+        return False
+    colours = np.array(palette, dtype=np.int32).reshape(-1, 3)
+    return bool((colours[:, 0] == colours[:, 1]).all() and (colours[:, 1] == colours[:, 2]).all())
+
+
 def load_label_map(
     path: str | os.PathLike[str], *, labels: LabelSet = CLOTHES_LABELS
 ) -> np.ndarray:
@@ -41,9 +49,10 @@ def load_label_map(
 
     Two kinds of file are read:
 
-    - a label-map image: single channel (mode L or P, or 16-bit grayscale), in any format
-      Pillow reads, whose pixel values are the class ids (what `SegmentationResult.save`
-      writes);
+    - a label-map image: single channel (mode L or P, or 16-bit grayscale), in any lossless
+      format Pillow reads, whose pixel values are the class ids (what
+      `SegmentationResult.save` writes; in a palette image whose colours are all grey, the
+      grey levels are taken as the ids);
     - an annotation in the API's JSON format (``.json``): a list of
       ``{"label", "mask"}`` items with base64 PNG masks, such as the seed's ``mask_12.json``.
 
@@ -82,6 +91,10 @@ def load_label_map(
             if picture.mode not in _LABEL_MAP_MODES:
                 raise ValueError(_not_a_label_map(path, picture.mode))
             picture.load()
+            if picture.mode == "P" and _gray_palette(picture):
+                # A grey image saved with a palette (GIF does this, reordering the entries):
+                # the grey levels are the class ids, not the palette indices.
+                picture = picture.convert("L")
             array = np.array(picture)
     except UnidentifiedImageError as error:
         raise ValueError(
