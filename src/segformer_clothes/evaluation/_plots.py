@@ -61,13 +61,14 @@ def plot_class_iou(report: EvaluationReport, *, ax: Axes | None = None) -> Figur
     axes.barh(positions, np.nan_to_num(values), color=colours, edgecolor="black", linewidth=0.5)
     for position, value in enumerate(values.tolist()):
         label = "n/a" if math.isnan(value) else f"{value:.2f}"
-        left = 0.01 if math.isnan(value) else min(value + 0.01, 0.93)
+        left = 0.01 if math.isnan(value) else value + 0.01
         axes.text(left, position, label, va="center", fontsize=8)
     if not np.isnan(report.mean_iou):
         axes.axvline(report.mean_iou, color="black", linestyle="--", linewidth=1)
     axes.set_yticks(positions, names)
     axes.invert_yaxis()
-    axes.set_xlim(0, 1)
+    axes.set_xlim(0, 1.1)  # room for the value written after a full bar
+    axes.set_xticks(np.linspace(0, 1, 6))
     axes.set_xlabel("IoU (pooled over the dataset)")
     axes.set_title(f"IoU per class - mean IoU {report.mean_iou:.3f} (dashed)")
     return figure
