@@ -13,11 +13,11 @@ Example:
     >>> from PIL import Image
     >>> from segformer_clothes import SegformerClothesClient
     >>> from segformer_clothes.testing import FakeInferenceServer
-    >>> with FakeInferenceServer(faults=["503", "truncate"]) as server:
+    >>> with FakeInferenceServer(faults=["loading", "429"]) as server:
     ...     with SegformerClothesClient(endpoint_url=server.url) as client:
     ...         result = client.segment(Image.new("RGB", (40, 60), "navy"))
-    ...     server.statuses[503], server.statuses[200]
-    (1, 2)
+    ...     server.statuses[503], server.statuses[429], server.statuses[200]
+    (1, 1, 1)
     >>> result.labels_present
     ('Background', 'Hair', 'Upper-clothes', 'Pants', 'Left-shoe', 'Right-shoe', 'Face')
 """
@@ -267,7 +267,7 @@ class FakeInferenceServer:
         server.block_on_close = False
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, name="FakeInferenceServer", daemon=True
+            target=server.serve_forever, args=(0.05,), name="FakeInferenceServer", daemon=True
         )
         self._thread.start()
         return self
