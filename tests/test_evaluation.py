@@ -495,3 +495,19 @@ def test_report_repr_is_short() -> None:
     report = evaluate([np.zeros((2, 2), np.uint8)], [np.zeros((2, 2), np.uint8)])
     assert "confusion_matrix" not in repr(report)
     assert "ConfusionMatrix(num_classes=18" in repr(ConfusionMatrix())
+
+
+@given(pair=image_pairs(), ignore=st.sampled_from([0, 3, 5, 6, 200, 255, None]))
+@settings(max_examples=60, deadline=None)
+def test_any_ignore_index_matches_the_reference_for_uint8_and_int(
+    pair: tuple[np.ndarray, np.ndarray], ignore: int | None
+) -> None:
+    prediction, target = pair
+    # The drawn 255s become the ignored value (or a class when nothing is ignored).
+    target = np.where(target == 255, np.uint8(ignore or 0), target)
+    for dtype in (np.uint8, np.int64):
+        report = evaluate(
+            [prediction.astype(dtype)], [target.astype(dtype)], labels=SMALL_LABELS,
+            ignore_index=ignore,
+        )  # fmt: skip
+        assert_matches_reference(report, [prediction], [target], ignore)

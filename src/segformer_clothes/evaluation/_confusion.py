@@ -9,7 +9,7 @@ import numpy as np
 
 from ..labels import CLOTHES_LABELS, LabelSet
 from ..result import SegmentationResult
-from ._report import EvaluationReport, ImageScores, scores_from_matrix
+from ._report import EvaluationReport, ImageScores, image_scores
 from ._sides import merge_sides as _merge_sides
 
 __all__ = ["ConfusionMatrix", "as_label_map"]
@@ -78,8 +78,8 @@ class ConfusionMatrix:
             if num_classes is None or num_classes == len(CLOTHES_LABELS):
                 labels = CLOTHES_LABELS
             else:
-                if not 1 <= num_classes <= 65536:
-                    raise ValueError(f"num_classes must be 1..65536, got {num_classes}")
+                if not 1 <= num_classes <= 256:
+                    raise ValueError(f"num_classes must be 1..256, got {num_classes}")
                 labels = LabelSet([f"class {i}" for i in range(num_classes)])
         if num_classes is None:
             num_classes = len(labels)
@@ -182,12 +182,12 @@ class ConfusionMatrix:
             counts = _fold(counts, self._lookup, len(self.labels))
         self._matrix += counts
         if self.per_image:
-            scores = scores_from_matrix(counts)
+            accuracy, mean_iou = image_scores(counts)
             self._images.append(
                 ImageScores(
                     name=str(len(self._images)) if name is None else name,
-                    pixel_accuracy=scores.pixel_accuracy,
-                    mean_iou=scores.mean_iou,
+                    pixel_accuracy=accuracy,
+                    mean_iou=mean_iou,
                 )
             )
         return counts
@@ -204,23 +204,28 @@ class ConfusionMatrix:
         byte_view = scratch.view(np.uint8).reshape(chunk, 8)
         flat_predicted = predicted.reshape(-1)
         flat_annotated = annotated.reshape(-1)
-        histogram = np.zeros(65536, dtype=np.int64)
+        histogram: np.ndarray | None = None
         for start in range(0, pixels, chunk):
             stop = min(start + chunk, pixels)
             size = stop - start
             byte_view[:size, 0] = flat_predicted[start:stop]
             byte_view[:size, 1] = flat_annotated[start:stop]
-            histogram += np.bincount(scratch[:size], minlength=65536)
+            part = np.bincount(scratch[:size], minlength=65536)
+            histogram = part if histogram is None else histogram + part
+        assert histogram is not None
         table = histogram.reshape(256, 256)
         n = self.num_classes
-        # Predictions are checked on every pixel, ignored ones included.
-        bad_prediction = bool(table[:, n:].any())
+        # Every pixel is either scored (both ids < n) or ignored with a valid prediction:
+        # two small sums check the range of all values without another pass over the image.
+        in_range = int(table[:n, :n].sum())
         if self.ignore_index is not None and 0 <= self.ignore_index <= 255:
-            table[self.ignore_index] = 0
-        if bad_prediction or table[n:].any():
-            # Rare path: let the general counter say exactly what is wrong.
+            in_range += int(table[self.ignore_index, :n].sum()) if self.ignore_index >= n else 0
+        if in_range != pixels:
+            # Rare path: let the general check say exactly what is wrong.
             self._check_range(predicted, annotated)
         counts: np.ndarray = table[:n, :n].copy()
+        if self.ignore_index is not None and 0 <= self.ignore_index < n:
+            counts[self.ignore_index] = 0
         return counts
 
     def _count_any(self, predicted: np.ndarray, annotated: np.ndarray) -> np.ndarray:

@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["ClassScores", "EvaluationReport", "ImageScores", "scores_from_matrix"]
+__all__ = [
+    "ClassScores",
+    "EvaluationReport",
+    "ImageScores",
+    "image_scores",
+    "scores_from_matrix",
+]
 
 
 @attrs.frozen
@@ -105,6 +111,19 @@ def scores_from_matrix(matrix: np.ndarray) -> _Scores:
         mean_iou=_nanmean(iou),
         mean_dice=_nanmean(dice),
     )
+
+
+def image_scores(matrix: np.ndarray) -> tuple[float, float]:
+    """Pixel accuracy and mean IoU of one image's matrix: the same definitions as
+    `scores_from_matrix`, with only what a per-image record needs (it runs per image)."""
+    true_positive = np.diagonal(matrix)
+    total = int(matrix.sum())
+    if total == 0:
+        return math.nan, math.nan
+    union = matrix.sum(axis=1) + matrix.sum(axis=0) - true_positive
+    present = union > 0
+    mean_iou = float((true_positive[present] / union[present]).mean())
+    return int(true_positive.sum()) / total, mean_iou
 
 
 def _worst_first(records: Iterable[ImageScores]) -> tuple[ImageScores, ...]:
