@@ -1,0 +1,74 @@
+"""Random-weight SegFormer models saved to a folder, for tests and benchmarks of `LocalSegmenter`.
+
+The folder is what ``save_pretrained`` writes for a real model (config.json, the weights and
+preprocessor_config.json), so it loads through the same code path as real weights; no
+download anywhere. The weights are random: such a model says nothing about clothes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .labels import CLOTHES_NAMES
+
+__all__ = ["B3_SIZES", "TINY_SIZES", "save_random_segformer"]
+
+TINY_SIZES: dict[str, list[int]] = {
+    "hidden_sizes": [8, 16, 32, 64],
+    "depths": [1, 1, 1, 1],
+    "num_attention_heads": [1, 2, 4, 8],
+}
+"""A SegFormer small enough for a test to run it in milliseconds."""
+
+B3_SIZES: dict[str, list[int]] = {
+    "hidden_sizes": [64, 128, 320, 512],
+    "depths": [3, 4, 18, 3],
+    "num_attention_heads": [1, 2, 5, 8],
+}
+"""The encoder of SegFormer-B3 (the clothes model's size); its decoder has 768 channels."""
+
+
+def save_random_segformer(
+    folder: str | os.PathLike[str],
+    *,
+    sizes: Mapping[str, list[int]] = TINY_SIZES,
+    decoder_hidden_size: int = 32,
+    labels: Sequence[str] = CLOTHES_NAMES,
+    image_size: int = 64,
+    seed: int = 0,
+) -> Path:
+    """Write a SegFormer with random (seeded) weights and its image processor to ``folder``.
+
+    Args:
+        folder: where to write; created when missing.
+        sizes: ``hidden_sizes``, ``depths`` and ``num_attention_heads`` of the encoder.
+        decoder_hidden_size: channels of the all-MLP decoder (768 for B3).
+        labels: class names, index = class id (``id2label`` of the config).
+        image_size: the square size the saved image processor resizes photos to.
+        seed: the torch seed of the weights.
+
+    Returns:
+        The folder, ready for ``LocalSegmenter(model=folder)``.
+    """
+    torch = importlib.import_module("torch")
+    transformers = importlib.import_module("transformers")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = transformers.SegformerConfig(
+        **sizes,
+        decoder_hidden_size=decoder_hidden_size,
+        id2label=dict(enumerate(labels)),
+        label2id={name: index for index, name in enumerate(labels)},
+    )
+    torch.manual_seed(seed)
+    transformers.SegformerForSemanticSegmentation(config).eval().save_pretrained(folder)
+    # transformers 5 names the torch-free processor SegformerImageProcessorPil; both save
+    # "SegformerImageProcessor" as the type, which AutoImageProcessor loads back.
+    processor_class = getattr(
+        transformers, "SegformerImageProcessorPil", transformers.SegformerImageProcessor
+    )
+    processor_class(size={"height": image_size, "width": image_size}).save_pretrained(folder)
+    return folder

@@ -1,0 +1,431 @@
+"""`LocalSegmenter`: the SegFormer clothes model run in this process, on CPU or GPU.
+
+No token, no rate limit, no network once the weights are on disk: the model is loaded with
+transformers (``SegformerForSemanticSegmentation`` and the model's own saved image processor)
+and gives the same `SegmentationResult` as `SegformerClothesClient`. It needs the ``local``
+extra: ``pip install "segformer-clothes[local]"`` (torch and transformers). Importing this
+module does not import torch; creating a `LocalSegmenter` does.
+
+The label map is computed as the transformers image-segmentation pipeline computes it: the
+logits upsampled bilinearly to the photo's size, then the arg-max class of each pixel.
+
+Example:
+    >>> from segformer_clothes.local import LocalSegmenter
+    >>> segmenter = LocalSegmenter()  # doctest: +SKIP
+    >>> segmenter.segment("look.jpg").labels_present  # doctest: +SKIP
+    ('Background', 'Hair', 'Face', 'Upper-clothes', 'Pants', ...)
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+)
+from contextlib import aclosing
+from itertools import islice
+from typing import Any, Literal, overload
+
+import anyio.to_thread
+
+from .errors import InvalidImageError, ModelNotFoundError, SegformerClothesError
+from .images import ImageInput, _read_bytes, describe, load_image
+from .labels import LabelSet
+from .result import SegmentationResult
+
+__all__ = ["LocalSegmenter"]
+
+logger = logging.getLogger(__name__)
+
+_DEFAULT_MODEL = "sayeed99/segformer_b3_clothes"
+INSTALL_COMMAND = 'pip install "segformer-clothes[local]"'
+"""The command that installs what `LocalSegmenter` needs (torch and transformers)."""
+
+_Outcome = SegmentationResult | SegformerClothesError
+
+
+def _import_backend() -> tuple[Any, Any]:
+    """Import torch and transformers, or say how to install them."""
+    try:
+        torch = importlib.import_module("torch")
+        transformers = importlib.import_module("transformers")
+    except ImportError as error:
+        missing = error.name or "torch or transformers"
+        raise ImportError(
+            f"LocalSegmenter runs the model with torch and transformers, and {missing} is not "
+            f"installed. Install them with: {INSTALL_COMMAND}"
+        ) from error
+    return torch, transformers
+
+
+def _pick_device(torch: Any, device: str | Any) -> Any:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or another torch device, "
+            f"got {device!r}"
+        ) from error
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device {device!r} asks for CUDA, but torch sees no CUDA GPU here; "
+            "use device='cpu' or device='auto'"
+        )
+    return chosen
+
+
+def _looks_like_folder(name: str) -> bool:
+    """A name that can only be a folder, never a Hub id like ``owner/model``."""
+    return (
+        os.path.isabs(name)
+        or name.startswith((".", "~"))
+        or name.count("/") > 1
+        or (os.sep != "/" and os.sep in name)
+    )
+
+
+def _not_available(model: str, error: BaseException) -> ModelNotFoundError:
+    """The error for weights that are neither on disk nor downloadable, saying what to do."""
+    if os.path.isdir(model):
+        return ModelNotFoundError(
+            f"cannot load the model from the folder {model!r}: {error}. The folder needs "
+            "config.json, the weights (model.safetensors or pytorch_model.bin) and "
+            "preprocessor_config.json, as save_pretrained() of the model and of its image "
+            "processor write them"
+        )
+    if _looks_like_folder(model):
+        return ModelNotFoundError(
+            f"the model folder {model!r} does not exist; pass the folder that holds "
+            "config.json, the weights and preprocessor_config.json, or a Hugging Face model "
+            f"id such as {_DEFAULT_MODEL!r}"
+        )
+    folder = model.rsplit("/", 1)[-1]
+    return ModelNotFoundError(
+        f"the weights of {model!r} are not on this machine and could not be downloaded "
+        f"({error}). On a machine that reaches huggingface.co, run "
+        f"`hf download {model} --local-dir {folder}` (or start LocalSegmenter there once to fill "
+        f"the cache), copy the folder here and pass LocalSegmenter(model={folder!r}); or point "
+        "HF_HOME at a Hugging Face cache that holds the model"
+    )
+
+
+def _batched(images: Iterable[ImageInput], size: int) -> Iterator[list[ImageInput]]:
+    iterator = iter(images)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+async def _abatched(
+    images: Iterable[ImageInput] | AsyncIterable[ImageInput], size: int
+) -> AsyncGenerator[list[ImageInput], None]:
+    if not isinstance(images, AsyncIterable):
+        for ready in _batched(images, size):
+            yield ready
+        return
+    batch: list[ImageInput] = []
+    async for image in images:
+        batch.append(image)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class LocalSegmenter:
+    """Segment clothes with a SegFormer model run in this process (CPU or GPU).
+
+    The model is loaded once, at creation. Its labels come from its config (``id2label``):
+    the 18 clothes labels for the clothes models, the model's own `LabelSet` otherwise, so
+    that a model with other classes is never mislabelled. Photos are prepared by the image
+    processor saved with the model, and segmented in batches.
+
+    A segmenter may be shared between threads and tasks: the model runs one batch at a time.
+
+    Args:
+        model: a Hugging Face model id (downloaded once into the Hugging Face cache) or a
+            folder written by ``save_pretrained`` (config.json, the weights and
+            preprocessor_config.json).
+        device: ``"auto"`` (a CUDA GPU when torch sees one, else the CPU), ``"cpu"``,
+            ``"cuda"``, ``"cuda:1"``, or any other torch device.
+        batch_size: photos run through the model together; more is faster up to the memory
+            the device has.
+        local_files_only: never try the network: use only a folder or the Hugging Face cache.
+
+    Raises:
+        ImportError: torch or transformers is missing; the message gives the install command.
+        ModelNotFoundError: the weights are not on disk and cannot be downloaded; the message
+            says how to get them or where to point ``model``.
+        ValueError: a bad ``device`` or ``batch_size``, or a model that is not a SegFormer.
+
+    Example:
+        >>> from segformer_clothes import LocalSegmenter
+        >>> segmenter = LocalSegmenter("sayeed99/segformer_b3_clothes")  # doctest: +SKIP
+        >>> result = segmenter.segment("look.jpg")  # doctest: +SKIP
+        >>> result.crop("upper-clothes").save("top.png")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = _DEFAULT_MODEL,
+        *,
+        device: str | Any = "auto",
+        batch_size: int = 4,
+        local_files_only: bool = False,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+        torch, transformers = _import_backend()
+        self._torch = torch
+        self._functional = importlib.import_module("torch.nn.functional")
+        self._model_name = os.fspath(model)
+        self._device = _pick_device(torch, device)
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._network, self._processor, self.labels = self._load(transformers, local_files_only)
+        logger.info(
+            "loaded %s on %s (%d labels, batch size %d)",
+            self._model_name,
+            self._device,
+            len(self.labels),
+            batch_size,
+        )
+
+    def _load(self, transformers: Any, local_files_only: bool) -> tuple[Any, Any, LabelSet]:
+        """The network, its image processor and its labels, from a folder or the Hub."""
+        name = self._model_name
+        if isinstance(name, str) and _looks_like_folder(name) and not os.path.isdir(name):
+            raise _not_available(name, FileNotFoundError(name))
+        options = {"local_files_only": local_files_only}
+        try:
+            config = transformers.AutoConfig.from_pretrained(name, **options)
+        except OSError as error:
+            raise _not_available(name, error) from error
+        if config.model_type != "segformer":
+            raise ValueError(
+                f"{name!r} is a {config.model_type!r} model; LocalSegmenter runs SegFormer "
+                "semantic-segmentation models (model_type 'segformer'), such as "
+                f"{_DEFAULT_MODEL!r}"
+            )
+        labels = LabelSet.from_id2label(config.id2label)
+        try:
+            network = transformers.SegformerForSemanticSegmentation.from_pretrained(
+                name, config=config, **options
+            )
+            processor = transformers.AutoImageProcessor.from_pretrained(name, **options)
+        except OSError as error:
+            raise _not_available(name, error) from error
+        network.eval()
+        network.to(self._device)
+        return network, processor, labels
+
+    def __repr__(self) -> str:
+        return (
+            f"LocalSegmenter(model={self._model_name!r}, device={str(self._device)!r}, "
+            f"batch_size={self.batch_size})"
+        )
+
+    @property
+    def model(self) -> str:
+        """The model id or folder the weights came from."""
+        return self._model_name
+
+    @property
+    def device(self) -> str:
+        """The torch device the model runs on, such as ``"cpu"`` or ``"cuda:0"``."""
+        return str(self._device)
+
+    # ----------------------------------------------------------------- the work
+
+    def _segment_batch(self, images: list[ImageInput]) -> list[_Outcome]:
+        """Segment a few photos together; a photo that cannot be read gets its error."""
+        outcomes: list[_Outcome | None] = []
+        photos = []
+        for image in images:
+            source = image if isinstance(image, (str, os.PathLike)) else describe(image)
+            try:
+                kept = _read_bytes(image) if _is_file_object(image) else image
+                photo = load_image(kept)
+            except InvalidImageError as error:
+                outcomes.append(error)
+                continue
+            outcomes.append(None)
+            photos.append((len(outcomes) - 1, photo, kept, source))
+        if photos:
+            # The processor runs outside the lock: another thread may prepare its photos
+            # while this one's batch is in the model.
+            inputs = self._processor(
+                images=[photo for _, photo, _, _ in photos], return_tensors="pt"
+            )
+            with self._lock, self._torch.inference_mode():
+                pixels = inputs["pixel_values"].to(self._device)
+                logits = self._network(pixel_values=pixels).logits
+                for (index, photo, kept, source), item_logits in zip(photos, logits, strict=True):
+                    label_map = self._label_map(item_logits, photo.height, photo.width)
+                    outcomes[index] = SegmentationResult(
+                        label_map, labels=self.labels, source=source, image=kept
+                    )
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _label_map(self, logits: Any, height: int, width: int) -> Any:
+        """Class ids at the photo's size: bilinear upsampling of the logits, then arg-max."""
+        upsampled = self._functional.interpolate(
+            logits.unsqueeze(0), size=(height, width), mode="bilinear", align_corners=False
+        )
+        class_ids = upsampled[0].argmax(dim=0).to(self._torch.uint8).cpu().numpy()
+        class_ids.flags.writeable = False  # SegmentationResult keeps it without a copy
+        return class_ids
+
+    # ----------------------------------------------------------------- sync
+
+    def segment(self, image: ImageInput) -> SegmentationResult:
+        """Segment one photo.
+
+        Args:
+            image: a path, encoded bytes, a binary file, a PIL image or a numpy array. The
+                EXIF orientation of encoded photos is applied.
+
+        Returns:
+            The result at the photo's size as people see it, keeping the photo for
+            `SegmentationResult.overlay` and `SegmentationResult.crop`.
+
+        Raises:
+            InvalidImageError: the input is not a readable image.
+
+        Example:
+            >>> result = LocalSegmenter().segment("look.jpg")  # doctest: +SKIP
+            >>> result.coverage()["Upper-clothes"]  # doctest: +SKIP
+            0.21...
+        """
+        outcome = self._segment_batch([image])[0]
+        if isinstance(outcome, SegformerClothesError):
+            raise outcome
+        return outcome
+
+    @overload
+    def segment_many(
+        self,
+        images: Iterable[ImageInput],
+        *,
+        return_exceptions: Literal[False] = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> Iterator[SegmentationResult]: ...
+
+    @overload
+    def segment_many(
+        self,
+        images: Iterable[ImageInput],
+        *,
+        return_exceptions: Literal[True],
+        progress: Callable[[int], object] | None = None,
+    ) -> Iterator[SegmentationResult | SegformerClothesError]: ...
+
+    def segment_many(
+        self,
+        images: Iterable[ImageInput],
+        *,
+        return_exceptions: bool = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> Iterator[SegmentationResult | SegformerClothesError]:
+        """Segment many photos, ``batch_size`` at a time, yielding results in input order.
+
+        ``images`` may be any iterable (a generator over millions of paths included): it is
+        read one batch ahead, no more.
+
+        Args:
+            images: the photos (paths, bytes, files, PIL images, arrays).
+            return_exceptions: False raises the first unreadable photo's `InvalidImageError`
+                at its place in the order; True yields that error in its place and goes on.
+                Every error carries ``source``.
+            progress: called with the number of photos done so far, after each one.
+
+        Example:
+            >>> segmenter = LocalSegmenter(batch_size=8)  # doctest: +SKIP
+            >>> for result in segmenter.segment_many(["a.jpg", "b.jpg"]):  # doctest: +SKIP
+            ...     result.save(f"{result.source}.labels.png")
+        """
+        done = 0
+        for batch in _batched(images, self.batch_size):
+            for outcome in self._segment_batch(batch):
+                if isinstance(outcome, SegformerClothesError) and not return_exceptions:
+                    raise outcome
+                done += 1
+                if progress is not None:
+                    progress(done)
+                yield outcome
+
+    # ----------------------------------------------------------------- async
+
+    async def asegment(self, image: ImageInput) -> SegmentationResult:
+        """Segment one photo in a worker thread, without blocking the event loop.
+
+        Works under asyncio and trio. Raises as `segment` does.
+
+        Example:
+            >>> result = await LocalSegmenter().asegment("look.jpg")  # doctest: +SKIP
+        """
+        return await anyio.to_thread.run_sync(self.segment, image)
+
+    @overload
+    def asegment_many(
+        self,
+        images: Iterable[ImageInput] | AsyncIterable[ImageInput],
+        *,
+        return_exceptions: Literal[False] = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> AsyncIterator[SegmentationResult]: ...
+
+    @overload
+    def asegment_many(
+        self,
+        images: Iterable[ImageInput] | AsyncIterable[ImageInput],
+        *,
+        return_exceptions: Literal[True],
+        progress: Callable[[int], object] | None = None,
+    ) -> AsyncIterator[SegmentationResult | SegformerClothesError]: ...
+
+    async def asegment_many(
+        self,
+        images: Iterable[ImageInput] | AsyncIterable[ImageInput],
+        *,
+        return_exceptions: bool = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> AsyncIterator[SegmentationResult | SegformerClothesError]:
+        """Like `segment_many`, for ``async for``: each batch runs in a worker thread.
+
+        ``images`` may also be an async iterable. Breaking out of the loop leaves nothing
+        running once the batch in the model has finished (asyncio and trio).
+
+        Example:
+            >>> async for result in LocalSegmenter().asegment_many(paths):  # doctest: +SKIP
+            ...     print(result.source, result.labels_present)
+        """
+        done = 0
+        # Closed here, not left to the garbage collector, when the loop stops early or raises.
+        async with aclosing(_abatched(images, self.batch_size)) as batches:
+            async for batch in batches:
+                outcomes = await anyio.to_thread.run_sync(self._segment_batch, batch)
+                for outcome in outcomes:
+                    if isinstance(outcome, SegformerClothesError) and not return_exceptions:
+                        raise outcome
+                    done += 1
+                    if progress is not None:
+                        progress(done)
+                    yield outcome
+
+
+def _is_file_object(image: ImageInput) -> bool:
+    # A file can be read once: the result keeps its bytes, so overlays still work.
+    return callable(getattr(image, "read", None)) and not isinstance(
+        image, (str, os.PathLike, bytes, bytearray, memoryview)
+    )
