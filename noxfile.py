@@ -10,7 +10,7 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
-nox.options.sessions = ["lint", "typecheck", "tests", "build"]
+nox.options.sessions = ["lint", "typecheck", "tests", "tests_local", "build"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 ROOT = Path(__file__).parent
@@ -22,6 +22,15 @@ def tests(session: nox.Session) -> None:
     """Unit and integration tests on every Python the machine has (no torch here)."""
     session.install("-e", ".[plot]", *TEST_REQUIREMENTS)
     session.run("pytest", "-m", "not local", *session.posargs)
+
+
+@nox.session(python="3.11")
+def tests_local(session: nox.Session) -> None:
+    """The LocalSegmenter tests (marker `local`): torch and transformers, Python 3.11 only."""
+    # torch first and pinned: the CPU build these machines install quickly (pip, Python 3.11).
+    session.install("torch==2.13.0")
+    session.install("-e", ".[local]", *TEST_REQUIREMENTS)
+    session.run("pytest", "-m", "local", *session.posargs)
 
 
 @nox.session(python="3.11")
