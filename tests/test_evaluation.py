@@ -10,7 +10,7 @@ from typing import Any
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segformer_clothes import CLOTHES_LABELS, LabelSet, SegmentationResult
@@ -19,11 +19,25 @@ from segformer_clothes.evaluation import (
     ConfusionMatrix,
     EvaluationReport,
     ImageScores,
+    _confusion,
     evaluate,
     merge_sides,
 )
 
 NAN = math.nan
+
+
+@pytest.fixture(params=["histogram", "general"])
+def counting_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test on both ways of counting: uint8 inputs take the 256 x 256 histogram from
+    65,536 pixels up, and the general path below; tests use small arrays, so move the line."""
+    monkeypatch.setattr(_confusion, "_SMALL", 0 if request.param == "histogram" else 1 << 62)
+    return str(request.param)
+
+
+BOTH_PATHS = pytest.mark.usefixtures("counting_path")
+# The fixture only moves a threshold: sharing it between examples is what is wanted.
+FIXTURE_OK = [HealthCheck.function_scoped_fixture]
 
 
 def reference_scores(
@@ -90,6 +104,7 @@ def assert_matches_reference(
 # ---------------------------------------------------------------------- the cases of the issue
 
 
+@BOTH_PATHS
 def test_absent_classes_are_nan_and_left_out_of_the_means() -> None:
     target = np.array([[0, 0, 4, 4]], dtype=np.uint8)
     prediction = np.array([[0, 4, 4, 4]], dtype=np.uint8)
@@ -112,6 +127,7 @@ def test_a_class_only_predicted_scores_zero_not_nan() -> None:
     assert math.isnan(hat.recall)
 
 
+@BOTH_PATHS
 def test_ignored_pixels_count_nowhere() -> None:
     target = np.array([[255, 255, 4, 0]], dtype=np.uint8)
     prediction = np.array([[6, 6, 4, 0]], dtype=np.uint8)  # wrong only where ignored
@@ -140,6 +156,7 @@ def test_a_single_class() -> None:
     assert [name for name, s in report.per_class.items() if not math.isnan(s.iou)] == ["Dress"]
 
 
+@BOTH_PATHS
 def test_all_wrong() -> None:
     target = np.zeros((4, 4), np.uint8)
     prediction = np.full((4, 4), 4, np.uint8)
@@ -150,6 +167,7 @@ def test_all_wrong() -> None:
     assert report.per_class["Upper-clothes"].precision == 0.0
 
 
+@BOTH_PATHS
 @pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int64])
 @pytest.mark.parametrize("bad", [18, 200])
 def test_a_prediction_outside_the_classes_raises_and_counts_nothing(dtype: Any, bad: int) -> None:
@@ -163,16 +181,19 @@ def test_a_prediction_outside_the_classes_raises_and_counts_nothing(dtype: Any, 
     assert matrix.num_images == 0
 
 
+@BOTH_PATHS
 def test_a_negative_prediction_raises() -> None:
     with pytest.raises(ValueError, match="class id -1"):
         ConfusionMatrix().update(np.array([[0, -1]]), np.array([[0, 0]]))
 
 
+@BOTH_PATHS
 def test_a_prediction_outside_the_classes_raises_even_where_the_annotation_is_ignored() -> None:
     with pytest.raises(ValueError, match="prediction holds class id 40"):
         ConfusionMatrix().update(np.array([[40, 0]], np.uint8), np.array([[255, 0]], np.uint8))
 
 
+@BOTH_PATHS
 @pytest.mark.parametrize("dtype", [np.uint8, np.int32])
 def test_an_annotation_outside_the_classes_raises(dtype: Any) -> None:
     with pytest.raises(ValueError, match=r"annotation holds class id 30, outside 0\.\.17"):
@@ -190,6 +211,7 @@ def test_what_is_not_a_label_map_is_refused(value: np.ndarray) -> None:
         ConfusionMatrix().update(value, np.zeros((2, 2), np.uint8))
 
 
+@BOTH_PATHS
 def test_uint8_and_int_inputs_give_the_same_counts() -> None:
     rng = np.random.default_rng(3)
     target = rng.integers(0, 18, (37, 41)).astype(np.uint8)
@@ -265,7 +287,8 @@ def image_pairs(draw: st.DrawFn, dtype: Any = np.uint8) -> tuple[np.ndarray, np.
 
 
 @given(pairs=st.lists(image_pairs(), min_size=1, max_size=4))
-@settings(max_examples=60, deadline=None)
+@BOTH_PATHS
+@settings(suppress_health_check=FIXTURE_OK, max_examples=40, deadline=None)
 def test_evaluate_matches_the_reference(pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
     predictions = [p for p, _ in pairs]
     targets = [t for _, t in pairs]
@@ -284,7 +307,8 @@ def test_int_inputs_match_the_reference(pairs: list[tuple[np.ndarray, np.ndarray
 
 
 @given(pairs=st.lists(image_pairs(), min_size=2, max_size=6), cut=st.integers(0, 6))
-@settings(max_examples=50, deadline=None)
+@BOTH_PATHS
+@settings(suppress_health_check=FIXTURE_OK, max_examples=30, deadline=None)
 def test_merging_two_halves_gives_the_whole(
     pairs: list[tuple[np.ndarray, np.ndarray]], cut: int
 ) -> None:
@@ -498,7 +522,8 @@ def test_report_repr_is_short() -> None:
 
 
 @given(pair=image_pairs(), ignore=st.sampled_from([0, 3, 5, 6, 200, 255, None]))
-@settings(max_examples=60, deadline=None)
+@BOTH_PATHS
+@settings(suppress_health_check=FIXTURE_OK, max_examples=40, deadline=None)
 def test_any_ignore_index_matches_the_reference_for_uint8_and_int(
     pair: tuple[np.ndarray, np.ndarray], ignore: int | None
 ) -> None:

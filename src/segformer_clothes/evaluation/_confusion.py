@@ -18,6 +18,8 @@ __all__ = ["ConfusionMatrix", "as_label_map"]
 # whatever the image size, so memory stays flat.
 _CHUNK = 1 << 20
 _LITTLE_ENDIAN = sys.byteorder == "little"
+# Below this many pixels the 65,536-bin histogram of the uint8 path costs more than it saves.
+_SMALL = 1 << 16
 
 
 def as_label_map(value: Any, role: str) -> np.ndarray:
@@ -174,7 +176,12 @@ class ConfusionMatrix:
                 f"but the annotation is {annotated.shape[1]}x{annotated.shape[0]}; "
                 "they must be label maps of the same photo at the same size"
             )
-        if predicted.dtype == np.uint8 and annotated.dtype == np.uint8 and _LITTLE_ENDIAN:
+        if (
+            predicted.dtype == np.uint8
+            and annotated.dtype == np.uint8
+            and predicted.size >= _SMALL
+            and _LITTLE_ENDIAN
+        ):
             counts = self._count_uint8(predicted, annotated)
         else:
             counts = self._count_any(predicted, annotated)
