@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from . import _segment_command as segment_command
 from ._version import __version__
 from .evaluation import _cli as evaluate_command
 
@@ -20,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     # Each subcommand lives in its own module: add_parser() sets `handler` to its run().
+    segment_command.add_parser(subparsers)
     evaluate_command.add_parser(subparsers)
     return parser
 
