@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -17,7 +16,6 @@ from ._report import EvaluationReport
 
 __all__ = ["add_parser", "run"]
 
-logger = logging.getLogger("segformer_clothes")
 
 _USAGE_ERROR = 2
 _FAILED = 1
