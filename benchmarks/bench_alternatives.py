@@ -299,7 +299,7 @@ def run(quick: bool = False) -> list[Measurement]:
             higher_is_better=True,
             ours=[b.delivered_percent for b in clean["ours, limit told"]],
             baselines=baselines(clean, lambda b: b.delivered_percent),
-            target="100% (no image lost)",
+            target=">= 100% of the batch (no image lost)",
             notes=(
                 "A rate counts only the images delivered: a client that gives up on a 429 "
                 "(huggingface_hub raises it to the caller) finishes early with few results."
@@ -319,7 +319,7 @@ def run(quick: bool = False) -> list[Measurement]:
             higher_is_better=True,
             ours=[b.delivered_percent for b in faulty["ours, limit told"]],
             baselines=baselines(faulty, lambda b: b.delivered_percent),
-            target="100% (no image lost)",
+            target=">= 100% of the batch (no image lost)",
             notes=faulty_notes,
         ),
         Measurement(

@@ -215,31 +215,46 @@ def _ratio(ours: Sequence[float], theirs: Sequence[float]) -> float:
     return _median(ours) / other if other else float("nan")
 
 
-_TARGET = re.compile(r"^\s*(<=|>=|≤|≥)\s*([0-9.]+)\s*x\s+(.+?)\s*(\(|$)")
+_RELATIVE = re.compile(r"^\s*(<=|>=|≤|≥)\s*([0-9.]+)\s*x\s+([^,;(]+?)\s*([,;(]|$)")
+_ABSOLUTE = re.compile(r"^\s*(<=|>=|≤|≥)\s*([0-9.]+)\s*%?(?!\s*x)[^,;]*$")
 
 
 def target_met(measurement: dict[str, Any]) -> str:
-    """ "yes"/"no" when the target reads "<= 1.15x the floor" or ">= 1.5x <baseline>" (a
-    baseline's name or the start of it); "" when it cannot be read that way."""
-    found = _TARGET.match(measurement.get("target") or "")
-    if not found:
-        return ""
-    sign, factor, against = found.group(1), float(found.group(2)), found.group(3).lower()
-    if against in ("the floor", "floor"):
-        samples = measurement.get("floor")
+    """Judge the target when it reads as one of:
+
+    - ``<= 1.15x the floor`` or ``>= 1.5x <baseline>`` (a baseline's name, or its start):
+      the ratio of our median to theirs;
+    - ``>= 0.90 of the allowed rate``, ``>= 100% of the batch``: our median itself, in the
+      measurement's unit (one clause only: a target with a comma is for the reader).
+
+    Returns "yes", "**no**", or "" when the target cannot be read that way.
+    """
+    target = measurement.get("target") or ""
+    ours = measurement["ours"]
+    relative = _RELATIVE.match(target)
+    absolute = _ABSOLUTE.match(target)
+    if relative:
+        sign, factor = relative.group(1), float(relative.group(2))
+        against = relative.group(3).lower().removeprefix("the ")
+        if against == "floor":
+            samples = measurement.get("floor")
+        else:
+            samples = next(
+                (
+                    s
+                    for name, s in measurement["baselines"].items()
+                    if name.lower().startswith(against)
+                ),
+                None,
+            )
+        if not samples:
+            return ""
+        value = _ratio(ours, samples)
+    elif absolute:
+        sign, factor, value = absolute.group(1), float(absolute.group(2)), _median(ours)
     else:
-        samples = next(
-            (
-                s
-                for name, s in measurement["baselines"].items()
-                if name.lower().startswith(against.removeprefix("the "))
-            ),
-            None,
-        )
-    if not samples:
         return ""
-    ratio = _ratio(measurement["ours"], samples)
-    met = ratio <= factor if sign in ("<=", "≤") else ratio >= factor
+    met = value <= factor if sign in ("<=", "≤") else value >= factor
     return "yes" if met else "**no**"
 
 

@@ -106,6 +106,9 @@ def test_report_judges_targets_and_shows_every_series() -> None:
     assert run.target_met(measurement) == "yes"
     assert run.target_met({**measurement, "target": ">= 1.5x seed"}) == "**no**"
     assert run.target_met({**measurement, "target": "be quick"}) == ""
+    assert run.target_met({**measurement, "target": "<= 12 ms per answer"}) == "yes"
+    assert run.target_met({**measurement, "target": ">= 100% of the batch"}) == "**no**"
+    assert run.target_met({**measurement, "target": ">= 10 ms, <= 5 answers of 429"}) == ""
     outcome = run.ModuleOutcome("bench_decode", 1.0, [measurement])
     broken = run.ModuleOutcome("bench_other", 1.0, [], "exited with status 1:\nboom")
     text = run.render([outcome, broken], [("CPU count", "2")], quick=False, runs=1, seconds=3.0)
