@@ -247,26 +247,21 @@ class ConfusionMatrix:
 
     def _check_range(self, predicted: np.ndarray, annotated: np.ndarray) -> None:
         n = self.num_classes
-        if predicted.size:
-            low, high = int(predicted.min()), int(predicted.max())
-            if low < 0 or high >= n:
-                wrong = low if low < 0 else high
-                raise ValueError(
-                    f"the prediction holds class id {wrong}, outside 0..{n - 1}; predictions "
-                    "must be class ids of the label set (pass labels=... for another model)"
-                )
-        scored = annotated
+        wrong = _outside(predicted, n)
+        if wrong is not None:
+            raise ValueError(
+                f"the prediction holds class id {wrong}, outside 0..{n - 1}; predictions "
+                "must be class ids of the label set (pass labels=... for another model)"
+            )
         if self.ignore_index is not None:
-            scored = annotated[annotated != self.ignore_index]
-        if scored.size:
-            low, high = int(scored.min()), int(scored.max())
-            if low < 0 or high >= n:
-                wrong = low if low < 0 else high
-                raise ValueError(
-                    f"the annotation holds class id {wrong}, outside 0..{n - 1} and not "
-                    f"ignore_index ({self.ignore_index}); check the annotation file or pass "
-                    "ignore_index=..."
-                )
+            annotated = annotated[annotated != self.ignore_index]
+        wrong = _outside(annotated, n)
+        if wrong is not None:
+            raise ValueError(
+                f"the annotation holds class id {wrong}, outside 0..{n - 1} and not "
+                f"ignore_index ({self.ignore_index}); check the annotation file or pass "
+                "ignore_index=..."
+            )
 
     # ------------------------------------------------------------------ combining
 
@@ -314,6 +309,16 @@ class ConfusionMatrix:
         return EvaluationReport.from_matrix(
             self._matrix, labels=self.labels, per_image=self._images
         )
+
+
+def _outside(label_map: np.ndarray, num_classes: int) -> int | None:
+    """A value of the label map outside 0..num_classes-1, or None."""
+    if not label_map.size:
+        return None
+    low, high = int(label_map.min()), int(label_map.max())
+    if low < 0:
+        return low
+    return high if high >= num_classes else None
 
 
 def _fold(counts: np.ndarray, lookup: np.ndarray, size: int) -> np.ndarray:
