@@ -134,9 +134,11 @@ def _stream(count: int) -> float:
             path.write_bytes(photo)
             paths.append(path)
         catalogue = (paths[i % len(paths)] for i in range(count))  # lazy, like a real one
-        with FakeInferenceServer(cache=True, history=10) as server:
-            with SegformerClothesClient(endpoint_url=server.url, max_concurrency=8) as client:
-                done = sum(1 for _ in client.segment_many(catalogue))
+        with (
+            FakeInferenceServer(cache=True, history=10) as server,
+            SegformerClothesClient(endpoint_url=server.url, max_concurrency=8) as client,
+        ):
+            done = sum(1 for _ in client.segment_many(catalogue))
         assert done == count
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

@@ -68,7 +68,7 @@ def test_status_maps_to_its_error(mock_client, status, body, kind, words):
 @pytest.mark.anyio
 @pytest.mark.parametrize(("status", "body", "kind", "words"), STATUS_CASES)
 async def test_status_maps_to_its_error_async(mock_client, status, body, kind, words):
-    client, handler = mock_client(error_response(status, body), max_retries=0)
+    client, _ = mock_client(error_response(status, body), max_retries=0)
     with pytest.raises(kind) as caught:
         await client.asegment(PHOTO)
     assert caught.value.status_code == status

@@ -1,22 +1,30 @@
 """Running one coroutine per input, a bounded number at a time, and yielding in input order.
 
-The workers are not children of a task group held across ``yield``: an async generator that
-yields inside a task group breaks when it is closed from another task, which is what asyncio
-and trio do with a loop the caller left early. Each worker is spawned on its own (an asyncio
-task, or a trio system task) inside its own cancel scope; the generator's ``finally`` cancels
-the ones still running and waits for them, so breaking out early leaks nothing.
+The workers are not children of a task group held across calls: a task group cannot outlive
+one ``__anext__``, and an async generator holding one breaks when the event loop closes it from
+another task (what asyncio and trio do after a plain ``break``). Each worker is spawned on its
+own (an asyncio task, or a trio system task) inside its own cancel scope; `OrderedMap.aclose`
+(or dropping the iterator) cancels the ones still running, so breaking out early leaks
+nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from typing import Any, Generic, TypeVar
 
 import anyio
 
-__all__ = ["Outcome", "ordered_map"]
+__all__ = ["OrderedMap", "Outcome"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -74,58 +82,80 @@ def _spawn(function: Callable[[], Awaitable[None]]) -> None:
     task.add_done_callback(_ASYNCIO_TASKS.discard)
 
 
-async def ordered_map(
-    items: Iterable[T] | AsyncIterable[T],
-    work: Callable[[T], Awaitable[R]],
-    *,
-    window: int,
-) -> AsyncGenerator[Outcome[T, R], None]:
-    """Yield the outcome of ``work(item)`` for each item, in input order.
+class OrderedMap(Generic[T, R]):
+    """An async iterator of the outcome of ``work(item)`` for each item, in input order.
 
-    At most ``window`` items are taken from ``items`` ahead of the one being yielded, so a lazy
-    iterable of any length is read with bounded memory.
+    At most ``window`` items are taken from ``items`` ahead of the one being returned, so a
+    lazy iterable of any length is read with bounded memory. A class, not an async generator:
+    dropped without `aclose` (a plain ``break``), it cancels its workers when collected, with
+    no event-loop finalizer involved and nothing left running.
     """
-    if window < 1:
-        raise ValueError(f"window must be at least 1, got {window}")
-    next_item: Callable[[], Awaitable[T]]
-    if isinstance(items, AsyncIterable):
-        async_iterator = aiter(items)
 
-        async def next_item() -> T:
-            return await anext(async_iterator)
+    def __init__(
+        self,
+        items: Iterable[T] | AsyncIterable[T],
+        work: Callable[[T], Awaitable[R]],
+        *,
+        window: int,
+    ) -> None:
+        if window < 1:
+            raise ValueError(f"window must be at least 1, got {window}")
+        self._items = items
+        self._iterator: Iterator[T] | AsyncIterator[T] | None = None
+        self._work = work
+        self._window = window
+        self._pending: deque[Outcome[T, R]] = deque()
+        self._exhausted = False
 
-    else:
-        iterator = iter(items)
+    def __aiter__(self) -> OrderedMap[T, R]:
+        return self
 
-        async def next_item() -> T:
-            try:
-                return next(iterator)
-            except StopIteration:
-                raise StopAsyncIteration from None
+    async def _next_item(self) -> T:
+        if self._iterator is None:
+            items = self._items
+            self._iterator = aiter(items) if isinstance(items, AsyncIterable) else iter(items)
+        if isinstance(self._iterator, AsyncIterator):
+            return await anext(self._iterator)
+        try:
+            return next(self._iterator)
+        except StopIteration:
+            raise StopAsyncIteration from None
 
-    pending: deque[Outcome[T, R]] = deque()
-    exhausted = False
-    try:
-        while True:
-            while not exhausted and len(pending) < window:
+    async def __anext__(self) -> Outcome[T, R]:
+        try:
+            while not self._exhausted and len(self._pending) < self._window:
                 try:
-                    item = await next_item()
+                    item = await self._next_item()
                 except StopAsyncIteration:
-                    exhausted = True
+                    self._exhausted = True
                     break
                 outcome: Outcome[T, R] = Outcome(item)
-                pending.append(outcome)
-                _spawn(_bind(outcome, work))
-            if not pending:
-                return
-            await pending[0].finished.wait()
-            yield pending.popleft()
-    finally:
-        for outcome in pending:
+                self._pending.append(outcome)
+                _spawn(_bind(outcome, self._work))
+            if not self._pending:
+                raise StopAsyncIteration
+            await self._pending[0].finished.wait()
+        except BaseException:
+            self.cancel()  # the caller stopped (cancelled, or the input failed): stop all
+            raise
+        return self._pending.popleft()
+
+    def cancel(self) -> None:
+        """Cancel every worker still running, without waiting, and stop reading the input."""
+        self._exhausted = True
+        for outcome in self._pending:
             outcome.cancel()
+
+    async def aclose(self) -> None:
+        """Cancel every worker still running and wait until they have all stopped."""
+        self.cancel()
         with anyio.CancelScope(shield=True):
-            for outcome in pending:
+            for outcome in self._pending:
                 await outcome.finished.wait()
+        self._pending.clear()
+
+    def __del__(self) -> None:
+        self.cancel()
 
 
 def _bind(outcome: Outcome[Any, Any], work: Callable[[Any], Awaitable[Any]]) -> Callable[[], Any]:

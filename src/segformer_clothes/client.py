@@ -25,7 +25,6 @@ import os
 import threading
 import time
 from collections.abc import (
-    AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
     Awaitable,
@@ -44,7 +43,7 @@ import attrs
 import httpx
 
 from ._auth import Credentials, is_huggingface_host
-from ._batch import ordered_map
+from ._batch import OrderedMap
 from ._ratelimit import RateLimiter
 from ._responses import check_answer, error_for_transport
 from ._retry import RetryPolicy, async_retrying, retry_after_from_headers, retrying
@@ -256,7 +255,11 @@ class SegformerClothesClient:
 
     def _prepare(self, image: ImageInput, source: object) -> Upload:
         self._check_can_send(source)
-        return prepare_upload(image, max_side=self.max_side)
+        try:
+            return prepare_upload(image, max_side=self.max_side)
+        except SegformerClothesError as error:
+            error.source = source  # the input as the caller gave it (a Path stays a Path)
+            raise
 
     def _request_headers(self, url: httpx.URL, upload: Upload) -> dict[str, str]:
         headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
@@ -300,7 +303,7 @@ class SegformerClothesClient:
     def _on_retry(self) -> None:
         self._count("retries")
 
-    def _done(self, error: BaseException | None) -> None:
+    def _done(self, error: Exception | None) -> None:
         self._count("failed" if error is not None else "succeeded")
 
     # ----------------------------------------------------------------- sync
@@ -338,7 +341,7 @@ class SegformerClothesClient:
                 with attempt:
                     answer = self._exchange(http, upload, source)
                     result = self._finish(answer, image, upload, source)
-        except BaseException as error:
+        except Exception as error:  # cancellation is not a failure of the image
             self._done(error)
             raise
         self._done(None)
@@ -425,17 +428,13 @@ class SegformerClothesClient:
         """
         with anyio.from_thread.start_blocking_portal() as portal:
             http = self._async_http or self._new_async_http()
-            batch = self._batch(images, http, return_exceptions)
+            batch = self._batch(images, http, return_exceptions, progress)
             try:
-                done = 0
                 while True:
                     try:
                         item = portal.call(_next, batch)
                     except StopAsyncIteration:
                         break
-                    done += 1
-                    if progress is not None:
-                        progress(done)
                     yield item
             finally:
                 portal.call(batch.aclose)
@@ -472,7 +471,7 @@ class SegformerClothesClient:
     async def _aprepare(self, image: ImageInput, source: object) -> Upload:
         try:
             return await anyio.to_thread.run_sync(self._prepare, image, source)
-        except BaseException as error:
+        except Exception as error:  # cancellation is not a failure of the image
             self._done(error)
             raise
 
@@ -487,7 +486,7 @@ class SegformerClothesClient:
                     result = await anyio.to_thread.run_sync(
                         self._finish, answer, image, upload, source
                     )
-        except BaseException as error:
+        except Exception as error:  # cancellation is not a failure of the image
             self._done(error)
             raise
         self._done(None)
@@ -538,7 +537,7 @@ class SegformerClothesClient:
         progress: Callable[[int], object] | None = None,
     ) -> AsyncIterator[SegmentationResult | SegformerClothesError]: ...
 
-    async def asegment_many(
+    def asegment_many(
         self,
         images: Iterable[ImageInput] | AsyncIterable[ImageInput],
         *,
@@ -547,8 +546,9 @@ class SegformerClothesClient:
     ) -> AsyncIterator[SegmentationResult | SegformerClothesError]:
         """Segment many photos concurrently, yielding results in input order.
 
-        Like `segment_many`, for ``async for``; ``images`` may also be an async iterable.
-        Breaking out of the loop cancels what is in flight (asyncio and trio).
+        Like `segment_many`, for ``async for`` (asyncio or trio); ``images`` may also be an
+        async iterable. Breaking out of the loop cancels what is in flight; the iterator is
+        also an async context manager, and ``aclose()`` waits until everything has stopped.
 
         Example:
             >>> import anyio
@@ -564,23 +564,15 @@ class SegformerClothesClient:
         """
         if self._async_http is None:
             self._async_http = self._new_async_http()
-        batch = self._batch(images, self._async_http, return_exceptions)
-        try:
-            done = 0
-            async for item in batch:
-                done += 1
-                if progress is not None:
-                    progress(done)
-                yield item
-        finally:
-            await batch.aclose()
+        return self._batch(images, self._async_http, return_exceptions, progress)
 
-    async def _batch(
+    def _batch(
         self,
         images: Iterable[ImageInput] | AsyncIterable[ImageInput],
         http: httpx.AsyncClient,
         return_exceptions: bool,
-    ) -> AsyncGenerator[SegmentationResult | SegformerClothesError, None]:
+        progress: Callable[[int], object] | None,
+    ) -> _BatchResults:
         in_flight = anyio.CapacityLimiter(self.max_concurrency)
 
         async def one(image: ImageInput) -> SegmentationResult:
@@ -591,18 +583,54 @@ class SegformerClothesClient:
 
         # Read a little ahead of the requests in flight so that a slow image does not idle
         # the others, but never more: memory stays flat over any number of photos.
-        outcomes = ordered_map(images, one, window=2 * self.max_concurrency)
-        try:
-            async for outcome in outcomes:
-                if outcome.error is None:
-                    assert outcome.value is not None
-                    yield outcome.value
-                elif return_exceptions and isinstance(outcome.error, SegformerClothesError):
-                    yield outcome.error
-                else:
-                    raise outcome.error
-        finally:
-            await outcomes.aclose()
+        outcomes = OrderedMap(images, one, window=2 * self.max_concurrency)
+        return _BatchResults(outcomes, return_exceptions, progress)
+
+
+class _BatchResults(AsyncIterator[SegmentationResult | SegformerClothesError]):
+    """The results of a batch in input order; an async iterator and context manager."""
+
+    def __init__(
+        self,
+        outcomes: OrderedMap[ImageInput, SegmentationResult],
+        return_exceptions: bool,
+        progress: Callable[[int], object] | None,
+    ) -> None:
+        self._outcomes = outcomes
+        self._return_exceptions = return_exceptions
+        self._progress = progress
+        self._done = 0
+
+    def __aiter__(self) -> _BatchResults:
+        return self
+
+    async def __anext__(self) -> SegmentationResult | SegformerClothesError:
+        outcome = await self._outcomes.__anext__()
+        self._done += 1
+        if self._progress is not None:
+            self._progress(self._done)
+        if outcome.error is None:
+            assert outcome.value is not None
+            return outcome.value
+        if self._return_exceptions and isinstance(outcome.error, SegformerClothesError):
+            return outcome.error
+        await self.aclose()
+        raise outcome.error
+
+    async def aclose(self) -> None:
+        """Cancel what is still in flight and wait until it has stopped."""
+        await self._outcomes.aclose()
+
+    async def __aenter__(self) -> _BatchResults:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
 async def _next(iterator: AsyncIterator[Any]) -> Any:

@@ -347,6 +347,7 @@ def _handler_for(server: FakeInferenceServer) -> type[BaseHTTPRequestHandler]:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     fake: FakeInferenceServer
+    _in_flight = False
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
@@ -360,10 +361,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("x-request-id", uuid.uuid4().hex)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        # Counted before the client can see the answer, so a test reading the counters after
+        # its call returned finds them up to date.
+        self._leave(status)
         self.end_headers()
         self.wfile.write(body)
-        with self.fake._lock:
-            self.fake.statuses[status] += 1
 
     def _error(self, status: int, message: str, **extra: Any) -> None:
         headers = extra.pop("headers", None)
@@ -378,13 +380,23 @@ class _Handler(BaseHTTPRequestHandler):
             fake.headers_seen.append({k.lower(): v for k, v in self.headers.items()})
             fake.in_flight += 1
             fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+        self._in_flight = True
         try:
             self._answer(data)
         except (ConnectionError, TimeoutError):
             self.close_connection = True  # the client gave up (a "slow" answer, a timeout)
         finally:
-            with fake._lock:
-                fake.in_flight -= 1
+            self._leave(None)
+
+    def _leave(self, status: int | None) -> None:
+        """Count the answer (status 0: none) and leave the requests in flight, once."""
+        if not self._in_flight:
+            return
+        self._in_flight = False
+        with self.fake._lock:
+            self.fake.in_flight -= 1
+            if status is not None:
+                self.fake.statuses[status] += 1
 
     def _answer(self, data: bytes) -> None:
         fake = self.fake
@@ -448,6 +460,5 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault in ("500", "502"):
             self._error(int(fault), "Internal Server Error")
         else:  # drop
-            with fake._lock:
-                fake.statuses[0] += 1
+            self._leave(0)
             self.close_connection = True
