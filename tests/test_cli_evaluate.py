@@ -166,3 +166,21 @@ def test_two_files_are_one_pair(tmp_path: Path, capsys: pytest.CaptureFixture[st
     annotation.write_text(json.dumps(SegmentationResult(drawn_look()).to_response()))
     assert main(["evaluate", str(prediction), str(annotation)]) == 0
     assert "**Mean IoU 1.000**" in capsys.readouterr().out
+
+
+def test_panels_find_the_photo_a_segment_label_map_remembers(tmp_path: Path) -> None:
+    from segformer_clothes.evaluation import FilePair
+    from segformer_clothes.evaluation._cli import _photo_for
+
+    photo = tmp_path / "look.jpg"
+    SegmentationResult(drawn_look()).colorize().save(photo)
+    prediction = SegmentationResult(drawn_look(), source=photo).save(tmp_path / "look.png")
+    annotation = tmp_path / "look.json"
+    pair = FilePair("look", prediction, annotation)
+    assert _photo_for(pair, {}) == photo
+    photo.unlink()
+    assert _photo_for(pair, {}) is None  # the photo moved: a panel without it
+    other = tmp_path / "image_7.png"
+    assert (
+        _photo_for(FilePair("mask_7", prediction, tmp_path / "mask_7.json"), {"#7": other}) == other
+    )

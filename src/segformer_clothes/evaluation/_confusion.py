@@ -57,6 +57,9 @@ class ConfusionMatrix:
         per_image: also keep a small score record per image (pixel accuracy and mean IoU), for
             finding the worst images.
 
+    A matrix is not shared between threads (it keeps a scratch buffer): count in one matrix
+    per thread or process, then `merge` them.
+
     Example:
         >>> import numpy as np
         >>> matrix = ConfusionMatrix(num_classes=3)

@@ -60,6 +60,13 @@ class ImageScores:
         name: the file stem (or the image's position when it came as an array).
         pixel_accuracy: share of the image's scored pixels predicted right.
         mean_iou: mean IoU over the classes in the image's annotation or prediction.
+
+    Example:
+        >>> import numpy as np
+        >>> from segformer_clothes.evaluation import evaluate
+        >>> good, bad = np.zeros((2, 2), np.uint8), np.full((2, 2), 4, np.uint8)
+        >>> [record.name for record in evaluate([good, bad], [good, good]).per_image]
+        ['1', '0']
     """
 
     name: str
