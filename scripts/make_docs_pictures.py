@@ -12,6 +12,8 @@ Writes:
     docs/assets/astronaut_labels.png  a copy of the annotation, for readers to download
     docs/assets/overlay.png           photo | annotation overlaid, with a legend
     docs/assets/crops.png             the cut-outs of the annotated regions
+    docs/assets/evaluation_*.png      the evaluation plots of a stand-in prediction: the
+                                      annotation shifted sideways (needs matplotlib)
 
 Run it from anywhere: ``python scripts/make_docs_pictures.py``.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -128,6 +131,37 @@ def render_crops(result: SegmentationResult) -> Image.Image:
     return _titled(canvas, f"result.crops(...): {TITLE}")
 
 
+STAND_IN_SHIFT = 6
+"""Pixels the stand-in prediction of the evaluation guide is shifted to the right."""
+
+
+def stand_in_prediction(annotation: SegmentationResult) -> np.ndarray:
+    """The evaluation guide's stand-in for a prediction: the annotation moved sideways."""
+    return np.roll(annotation.label_map, STAND_IN_SHIFT, axis=1)
+
+
+def render_evaluation(annotation: SegmentationResult) -> dict[str, Any]:
+    """The plots of the evaluation guide (matplotlib figures), by file name."""
+    from segformer_clothes.evaluation import evaluate, plot_comparison
+
+    prediction = stand_in_prediction(annotation)
+    report = evaluate([prediction], [annotation.label_map])
+    title = (
+        f"Stand-in prediction: the hand-made annotation shifted {STAND_IN_SHIFT} px right "
+        "(not model output)"
+    )
+    iou = report.plot("iou")
+    iou.suptitle(title, fontsize=9)
+    confusion = report.plot("confusion")
+    confusion.suptitle(title, fontsize=9)
+    panel = plot_comparison(prediction, annotation.label_map, PHOTO, title=title)
+    return {
+        "evaluation_iou.png": iou,
+        "evaluation_confusion.png": confusion,
+        "evaluation_panel.png": panel,
+    }
+
+
 def main() -> None:
     photo_size = Image.open(PHOTO).size
     annotation = SegmentationResult(
@@ -139,6 +173,8 @@ def main() -> None:
     shutil.copyfile(ANNOTATION, ASSETS / "astronaut_labels.png")
     render_overlay(annotation).save(ASSETS / "overlay.png", optimize=True)
     render_crops(annotation).save(ASSETS / "crops.png", optimize=True)
+    for name, figure in render_evaluation(annotation).items():
+        figure.savefig(ASSETS / name, dpi=80)
 
 
 if __name__ == "__main__":
