@@ -10,7 +10,15 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
-nox.options.sessions = ["lint", "typecheck", "tests", "tests_local", "build"]
+nox.options.sessions = [
+    "lint",
+    "typecheck",
+    "tests",
+    "tests_local",
+    "build",
+    "docs",
+    "docs_examples",
+]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 ROOT = Path(__file__).parent
@@ -55,6 +63,40 @@ def build(session: nox.Session) -> None:
     shutil.rmtree(ROOT / "dist", ignore_errors=True)
     session.run("python", "-m", "build", "--outdir", "dist")
     session.run("twine", "check", "--strict", *(str(p) for p in (ROOT / "dist").glob("*")))
+
+
+DOCS_REQUIREMENTS = [
+    "mkdocs>=1.6",
+    "mkdocs-material>=9.6",
+    "mkdocstrings[python]>=0.29",
+    "mkdocstrings-python>=1.16",
+    "ruff>=0.6",  # mkdocstrings formats the signatures with it
+]
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """Redraw the docs pictures from the sample photo, then `mkdocs build --strict`."""
+    session.install("-e", ".[plot]", *DOCS_REQUIREMENTS)
+    session.run("python", "scripts/make_docs_pictures.py")
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        str(ROOT / "site"),
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
+
+
+@nox.session(python="3.11")
+def docs_examples(session: nox.Session) -> None:
+    """Run every Python example of README.md and docs/ and check the output each shows
+    (the local-inference guide runs LocalSegmenter on a random-weight stand-in model)."""
+    # torch first and pinned: the CPU build these machines install quickly (pip, Python 3.11).
+    session.install("torch==2.13.0")
+    session.install("-e", ".[plot,local]", "pytest>=8")
+    session.run("python", "scripts/docs_examples.py", *session.posargs)
 
 
 @nox.session(python="3.11")
