@@ -222,7 +222,7 @@ _ABSOLUTE = re.compile(r"^\s*(<=|>=|≤|≥)\s*([0-9.]+)\s*%?(?!\s*x)[^,;]*$")
 def target_met(measurement: dict[str, Any]) -> str:
     """Judge the target when it reads as one of:
 
-    - ``<= 1.15x the floor`` or ``>= 1.5x <baseline>`` (a baseline's name, or its start):
+    - ``<= 1.15x the floor`` or ``>= 1.5x <baseline>`` (a baseline's name, or words of it):
       the ratio of our median to theirs;
     - ``>= 0.90 of the allowed rate``, ``>= 100% of the batch``: our median itself, in the
       measurement's unit (one clause only: a target with a comma is for the reader).
@@ -240,11 +240,7 @@ def target_met(measurement: dict[str, Any]) -> str:
             samples = measurement.get("floor")
         else:
             samples = next(
-                (
-                    s
-                    for name, s in measurement["baselines"].items()
-                    if name.lower().startswith(against)
-                ),
+                (s for name, s in measurement["baselines"].items() if against in name.lower()),
                 None,
             )
         if not samples:
