@@ -120,3 +120,19 @@ def test_label_sets_compare_by_names_and_palette() -> None:
     assert LabelSet(CLOTHES_NAMES) == LabelSet(list(CLOTHES_NAMES))
     assert LabelSet(["a"]) != LabelSet(["b"])
     assert "18 labels" in repr(CLOTHES_LABELS)
+
+
+def test_label_sets_and_results_pickle() -> None:
+    import pickle
+
+    import numpy as np
+
+    from segformer_clothes import SegmentationResult
+
+    copy = pickle.loads(pickle.dumps(CLOTHES_LABELS))
+    assert copy == CLOTHES_LABELS
+    assert copy.ids("shoes") == (9, 10)
+    result = SegmentationResult(np.eye(3, dtype=np.uint8) * 4, source="a.jpg")
+    unpickled = pickle.loads(pickle.dumps(result))
+    assert unpickled == result
+    assert not unpickled.label_map.flags.writeable

@@ -201,6 +201,10 @@ class LabelSet:
             return CLOTHES_LABELS
         return cls(names)
 
+    def __reduce__(self) -> tuple[type[LabelSet], tuple[object, ...]]:
+        # Read-only mappings do not pickle; rebuild from the public fields instead.
+        return (LabelSet, (self.names, dict(self.groups), self.palette))
+
     def __len__(self) -> int:
         return len(self.names)
 

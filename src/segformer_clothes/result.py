@@ -103,6 +103,10 @@ class SegmentationResult:
                 f"only {len(self.labels)} classes (0..{len(self.labels) - 1})"
             )
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Through the constructor, so an unpickled label map is read-only again.
+        return (_rebuild, (self.label_map, self.labels, self.source, self.image))
+
     def __repr__(self) -> str:
         height, width = self.label_map.shape
         return (
@@ -418,6 +422,12 @@ class SegmentationResult:
         if source is not None and meta.get("source_type") == "path":
             source = Path(source)
         return cls(label_map, labels=labels, source=source)
+
+
+def _rebuild(
+    label_map: np.ndarray, labels: LabelSet, source: Any, image: Any
+) -> SegmentationResult:
+    return SegmentationResult(label_map, labels=labels, source=source, image=image)
 
 
 # ---------------------------------------------------------------------- parsing helpers
