@@ -7,9 +7,9 @@ import pickle
 
 import httpx
 import pytest
-from conftest import MOCK_URL, answer_for, error_response
 from PIL import Image
 
+from conftest import MOCK_URL, answer_for, error_response
 from segformer_clothes import AuthenticationError, SegformerClothesClient
 from segformer_clothes._auth import find_token, is_huggingface_host
 from segformer_clothes.testing import FakeInferenceServer

@@ -11,6 +11,7 @@ nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import (
     AsyncIterable,
@@ -45,16 +46,19 @@ class Outcome(Generic[T, R]):
         self._cancelled = False
         self._scope: anyio.CancelScope | None = None
 
-    async def run(self, work: Callable[[T], Awaitable[R]]) -> None:
+    async def run(
+        self, work: Callable[[T], Awaitable[R]], slots: OrderedSlots, ticket: int
+    ) -> None:
         try:
             if self._cancelled:
                 return
             with anyio.CancelScope() as scope:
                 self._scope = scope
-                try:
-                    self.value = await work(self.item)
-                except Exception as error:
-                    self.error = error
+                async with slots.slot(ticket):
+                    try:
+                        self.value = await work(self.item)
+                    except Exception as error:
+                        self.error = error
         finally:
             self.finished.set()
 
@@ -82,8 +86,49 @@ def _spawn(function: Callable[[], Awaitable[None]]) -> None:
     task.add_done_callback(_ASYNCIO_TASKS.discard)
 
 
+class OrderedSlots:
+    """At most ``size`` holders at once, admitted strictly in ticket order.
+
+    Workers start in no guaranteed order (trio shuffles them on purpose), so a plain limiter
+    could let the read-ahead overtake the image the caller waits for next. Tickets are handed
+    out in input order, and a free slot always goes to the lowest ticket not yet admitted.
+    Everything but the wait is synchronous, so cancellation cannot leave a slot taken.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._issued = 0
+        self._admitted = 0
+        self._turns: dict[int, anyio.Event] = {}
+
+    def ticket(self) -> int:
+        ticket = self._issued
+        self._issued += 1
+        self._admit()
+        return ticket
+
+    def _admit(self) -> None:
+        while self._free > 0 and self._admitted < self._issued:
+            self._free -= 1
+            self._turns.setdefault(self._admitted, anyio.Event()).set()
+            self._admitted += 1
+
+    @contextlib.asynccontextmanager
+    async def slot(self, ticket: int) -> AsyncIterator[None]:
+        turn = self._turns.setdefault(ticket, anyio.Event())
+        try:
+            await turn.wait()
+            yield
+        finally:
+            del self._turns[ticket]
+            if turn.is_set():  # admitted (even if cancelled right after): give the slot back
+                self._free += 1
+                self._admit()
+
+
 class OrderedMap(Generic[T, R]):
-    """An async iterator of the outcome of ``work(item)`` for each item, in input order.
+    """An async iterator of the outcome of ``work(item)`` for each item, in input order,
+    with at most ``concurrency`` calls of ``work`` running at once.
 
     At most ``window`` items are taken from ``items`` ahead of the one being returned, so a
     lazy iterable of any length is read with bounded memory. A class, not an async generator:
@@ -97,9 +142,13 @@ class OrderedMap(Generic[T, R]):
         work: Callable[[T], Awaitable[R]],
         *,
         window: int,
+        concurrency: int,
     ) -> None:
-        if window < 1:
-            raise ValueError(f"window must be at least 1, got {window}")
+        if window < concurrency or concurrency < 1:
+            raise ValueError(
+                f"need 1 <= concurrency <= window, got concurrency {concurrency}, window {window}"
+            )
+        self._slots = OrderedSlots(concurrency)
         self._items = items
         self._iterator: Iterator[T] | AsyncIterator[T] | None = None
         self._work = work
@@ -131,7 +180,7 @@ class OrderedMap(Generic[T, R]):
                     break
                 outcome: Outcome[T, R] = Outcome(item)
                 self._pending.append(outcome)
-                _spawn(_bind(outcome, self._work))
+                _spawn(_bind(outcome, self._work, self._slots, self._slots.ticket()))
             if not self._pending:
                 raise StopAsyncIteration
             await self._pending[0].finished.wait()
@@ -158,8 +207,13 @@ class OrderedMap(Generic[T, R]):
         self.cancel()
 
 
-def _bind(outcome: Outcome[Any, Any], work: Callable[[Any], Awaitable[Any]]) -> Callable[[], Any]:
+def _bind(
+    outcome: Outcome[Any, Any],
+    work: Callable[[Any], Awaitable[Any]],
+    slots: OrderedSlots,
+    ticket: int,
+) -> Callable[[], Any]:
     async def run() -> None:
-        await outcome.run(work)
+        await outcome.run(work, slots, ticket)
 
     return run

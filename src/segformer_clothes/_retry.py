@@ -37,6 +37,10 @@ __all__ = [
 
 logger = logging.getLogger("segformer_clothes")
 
+DEFAULT_MAX_RETRIES = 10
+"""With 30% transient faults an image fails all 11 attempts with probability 0.3**11, about
+one in 570,000: a catalogue gets through without losing an image."""
+
 
 class TruncatedResponseError(NetworkError):
     """A 200 whose body was cut short (not complete JSON): retried like a dropped connection."""
@@ -55,7 +59,7 @@ class RetryPolicy:
         deadline: the most seconds spent on one image, all attempts and waits together.
     """
 
-    max_retries: int = attrs.field(default=6, validator=attrs.validators.ge(0))
+    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, validator=attrs.validators.ge(0))
     backoff_base: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
     backoff_cap: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
     max_server_wait: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
@@ -160,7 +164,8 @@ class _Budget:
     def stop(self, state: RetryCallState) -> bool:
         if self.charged > self.policy.max_retries:
             return True
-        elapsed = state.seconds_since_start or 0.0
+        # The time spent, or at least the waits asked for (the same, unless sleep is faked).
+        elapsed = max(state.seconds_since_start or 0.0, state.idle_for)
         return elapsed + state.upcoming_sleep > self.policy.deadline
 
     def before_sleep(self, state: RetryCallState) -> None:

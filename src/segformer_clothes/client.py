@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 import threading
 import time
 from collections.abc import (
@@ -46,7 +47,13 @@ from ._auth import Credentials, is_huggingface_host
 from ._batch import OrderedMap
 from ._ratelimit import RateLimiter
 from ._responses import check_answer, error_for_transport
-from ._retry import RetryPolicy, async_retrying, retry_after_from_headers, retrying
+from ._retry import (
+    DEFAULT_MAX_RETRIES,
+    RetryPolicy,
+    async_retrying,
+    retry_after_from_headers,
+    retrying,
+)
 from ._version import __version__
 from .errors import AuthenticationError, NetworkError, SegformerClothesError
 from .images import ImageInput, Upload, describe, prepare_upload
@@ -107,7 +114,9 @@ class SegformerClothesClient:
             an explicit one wherever the client posts.
         timeout: seconds to wait for one answer (the model can be slow on a cold start).
         max_retries: retries of a transient failure per image; 0 turns retries off. A 429 that
-            says how long to wait does not count.
+            says how long to wait does not count. The default, 10, loses about one image in
+            500,000 when 30% of requests fail; backoff is capped at 8 s and each image has
+            at most 10 minutes in all.
         max_concurrency: requests in flight at once in `segment_many` / `asegment_many`.
         requests_per_minute: the rate limit to keep to; None learns it from 429 answers.
         max_side: downscale photos whose longer side exceeds this many pixels before upload;
@@ -136,7 +145,7 @@ class SegformerClothesClient:
         endpoint_url: str | None = None,
         token: str | None = None,
         timeout: float = 120.0,
-        max_retries: int = 6,
+        max_retries: int = DEFAULT_MAX_RETRIES,
         max_concurrency: int = 4,
         requests_per_minute: float | None = None,
         max_side: int | None = None,
@@ -169,6 +178,7 @@ class SegformerClothesClient:
         self._owns_http = http_client is None
         self._async_http = async_http_client
         self._owns_async_http = async_http_client is None
+        self._ssl_context: ssl.SSLContext | None = None
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(attrs.fields_dict(ClientStats), 0)
         # Tests swap these for fakes: no real sleeping in unit tests.
@@ -232,11 +242,18 @@ class SegformerClothesClient:
         with self._lock:
             self._counts[name] += 1
 
+    def _tls(self) -> ssl.SSLContext:
+        # Loading the CA bundle takes a noticeable fraction of a second: once per client, not
+        # once per batch.
+        if self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context()
+        return self._ssl_context
+
     def _new_http(self) -> httpx.Client:
-        return httpx.Client(timeout=self.timeout, follow_redirects=False)
+        return httpx.Client(timeout=self.timeout, follow_redirects=False, verify=self._tls())
 
     def _new_async_http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        return httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, verify=self._tls())
 
     # ----------------------------------------------------------------- one place for the rules
 
@@ -573,17 +590,16 @@ class SegformerClothesClient:
         return_exceptions: bool,
         progress: Callable[[int], object] | None,
     ) -> _BatchResults:
-        in_flight = anyio.CapacityLimiter(self.max_concurrency)
-
         async def one(image: ImageInput) -> SegmentationResult:
             source = self._source(image)
             upload = await self._aprepare(image, source)
-            async with in_flight:
-                return await self._asegment_upload(http, image, upload, source)
+            return await self._asegment_upload(http, image, upload, source)
 
         # Read a little ahead of the requests in flight so that a slow image does not idle
         # the others, but never more: memory stays flat over any number of photos.
-        outcomes = OrderedMap(images, one, window=2 * self.max_concurrency)
+        outcomes = OrderedMap(
+            images, one, window=2 * self.max_concurrency, concurrency=self.max_concurrency
+        )
         return _BatchResults(outcomes, return_exceptions, progress)
 
 

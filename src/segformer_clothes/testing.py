@@ -31,6 +31,7 @@ import io
 import json
 import logging
 import random
+import sys
 import threading
 import time
 import uuid
@@ -262,7 +263,7 @@ class FakeInferenceServer:
         """Start serving on a free port of 127.0.0.1 in a background thread."""
         if self._server is not None:
             return self
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         server.daemon_threads = True
         server.block_on_close = False
         self._server = server
@@ -335,6 +336,16 @@ class FakeInferenceServer:
                     self._answers.clear()
                 self._answers[key] = body
         return body
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up (a timeout, a cancelled batch) is normal here, not an error.
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            logger.debug("client %s hung up: %s", client_address, error)
+            return
+        super().handle_error(request, client_address)
 
 
 def _handler_for(server: FakeInferenceServer) -> type[BaseHTTPRequestHandler]:

@@ -1,0 +1,135 @@
+"""Turning inputs into uploads: formats sent as they are or converted, EXIF orientation,
+``max_side``, and every bad input refused with `InvalidImageError` naming it."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from segformer_clothes.errors import InvalidImageError
+from segformer_clothes.images import describe, image_size, load_image, prepare_upload
+
+
+def encoded(image: Image.Image, fmt: str, **save: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **save)
+    return buffer.getvalue()
+
+
+RGB = Image.new("RGB", (30, 20), "navy")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime"), [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")]
+)
+def test_jpeg_png_webp_are_sent_as_they_are(fmt, mime):
+    data = encoded(RGB, fmt)
+    upload = prepare_upload(data)
+    assert upload.data == data
+    assert upload.mime == mime
+    assert upload.size == upload.sent_size == (30, 20)
+
+
+@pytest.mark.parametrize(
+    ("image", "fmt"),
+    [
+        (RGB, "BMP"),
+        (RGB, "TIFF"),
+        (RGB.convert("P"), "GIF"),
+        (Image.new("CMYK", (30, 20)), "JPEG"),
+        (Image.new("I;16", (30, 20)), "PNG"),
+    ],
+)
+def test_other_formats_and_modes_become_png(image, fmt):
+    upload = prepare_upload(encoded(image, fmt))
+    assert upload.mime == "image/png"
+    sent = Image.open(io.BytesIO(upload.data))
+    assert sent.format == "PNG"
+    assert sent.size == (30, 20)
+
+
+def test_every_input_kind(tmp_path: Path):
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(encoded(RGB, "JPEG"))
+    with path.open("rb") as file:
+        inputs = [str(path), path, path.read_bytes(), bytearray(path.read_bytes()), file]
+        for given in inputs:
+            assert prepare_upload(given).mime == "image/jpeg"
+    assert prepare_upload(RGB).mime == "image/png"
+    for array in (np.zeros((20, 30, 3), np.uint8), np.zeros((20, 30), np.uint8)):
+        upload = prepare_upload(array)
+        assert upload.size == (30, 20)
+    assert prepare_upload(np.ones((20, 30, 3), np.float32)).size == (30, 20)
+
+
+def rotated_jpeg(orientation: int = 6) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return encoded(Image.new("RGB", (60, 30), "white"), "JPEG", exif=exif.tobytes())
+
+
+def test_exif_orientation_gives_the_size_people_see():
+    data = rotated_jpeg()
+    upload = prepare_upload(data)
+    assert upload.data == data  # the server applies the orientation itself
+    assert upload.size == (30, 60)
+    assert image_size(data) == (30, 60)
+    assert load_image(data).size == (30, 60)
+
+
+def test_max_side_downscales_upright():
+    upload = prepare_upload(rotated_jpeg(), max_side=20)
+    assert upload.size == (30, 60)
+    assert upload.sent_size == (10, 20)
+    sent = Image.open(io.BytesIO(upload.data))
+    assert sent.size == (10, 20)
+    assert ImageOps.exif_transpose(sent).size == (10, 20)  # no orientation left to apply
+    small = prepare_upload(RGB, max_side=100)
+    assert small.sent_size == (30, 20)
+    with pytest.raises(ValueError, match="max_side"):
+        prepare_upload(RGB, max_side=0)
+
+
+def test_bad_inputs_name_themselves(tmp_path: Path):
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image at all")
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes(encoded(Image.new("RGB", (200, 200), "red"), "JPEG")[:300])
+    cases = {
+        tmp_path / "missing.jpg": "not found",
+        tmp_path: "folder",
+        empty: "empty",
+        text: "not an image",
+        truncated: "truncated",
+    }
+    for given, words in cases.items():
+        with pytest.raises(InvalidImageError, match=words) as caught:
+            prepare_upload(given)
+        assert caught.value.source == str(given)
+        assert str(given) in str(caught.value)
+    with pytest.raises(InvalidImageError, match="array"):
+        prepare_upload(np.zeros((2, 2, 7), np.uint8))
+    with pytest.raises(InvalidImageError, match="cannot use"):
+        prepare_upload(12345)  # type: ignore[arg-type]
+    with pytest.raises(InvalidImageError, match="binary mode"):
+        prepare_upload(io.StringIO("text"))  # type: ignore[arg-type]
+
+
+def test_decompression_bomb_is_refused(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(InvalidImageError, match="decompression bomb") as caught:
+        prepare_upload(encoded(Image.new("L", (100, 100)), "PNG"))
+    assert caught.value.source.endswith("bytes>")
+
+
+def test_describe():
+    assert describe(b"abc") == "<3 bytes>"
+    assert describe(Path("a/b.jpg")) == str(Path("a/b.jpg"))
+    assert describe(RGB) == "<PIL image RGB 30x20>"
+    assert describe(np.zeros((2, 3), np.uint8)) == "<array uint8 2x3>"
