@@ -100,17 +100,24 @@ def test_outputs_match(expected: str, got: str, match: bool) -> None:
     assert runner.outputs_match(expected, got) is match
 
 
+def run_text(text: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Run a Markdown text as a page, in ``folder``; return the failures."""
+    monkeypatch.chdir(folder)
+    page = folder / "page.md"
+    page.write_text(text, encoding="utf-8")
+    failures: list[str] = runner.run_page(page)
+    return failures
+
+
 def test_a_wrong_output_and_an_error_are_both_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    page = tmp_path / "page.md"
-    page.write_text(
+    failures = run_text(
         '```python\nprint("one")\n```\n\n```text\ntwo\n```\n\n'
         "```python\nraise ValueError('broken example')\n```\n",
-        encoding="utf-8",
+        tmp_path,
+        monkeypatch,
     )
-    failures = runner.run_page(page)
     assert len(failures) == 2
     assert "differs from the page" in failures[0]
     assert "two" in failures[0]
@@ -119,13 +126,8 @@ def test_a_wrong_output_and_an_error_are_both_reported(
 
 
 def test_a_page_runs_in_one_namespace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    page = tmp_path / "page.md"
-    page.write_text(
-        "```python\nx = 2\n```\n\n```python\nprint(x + 1)\n```\n\n```text\n3\n```\n",
-        encoding="utf-8",
-    )
-    assert runner.run_page(page) == []
+    text = "```python\nx = 2\n```\n\n```python\nprint(x + 1)\n```\n\n```text\n3\n```\n"
+    assert run_text(text, tmp_path, monkeypatch) == []
 
 
 def test_console_blocks_split_into_commands_with_their_output() -> None:
@@ -141,12 +143,8 @@ def test_console_blocks_split_into_commands_with_their_output() -> None:
 def test_console_commands_run_and_their_output_is_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    page = tmp_path / "page.md"
-    page.write_text(
-        "```console\n$ echo right\nright\n$ echo wrong\nexpected\n```\n", encoding="utf-8"
-    )
-    failures = runner.run_page(page)
+    text = "```console\n$ echo right\nright\n$ echo wrong\nexpected\n```\n"
+    failures = run_text(text, tmp_path, monkeypatch)
     assert len(failures) == 1
     assert "echo wrong" in failures[0]
 
