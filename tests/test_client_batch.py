@@ -24,6 +24,7 @@ from segformer_clothes import (
     SegformerClothesClient,
     SegmentationResult,
 )
+from segformer_clothes._batch import OrderedMap
 from segformer_clothes.testing import FakeInferenceServer, pixel_labels
 
 pytestmark = pytest.mark.integration
@@ -165,11 +166,40 @@ async def test_async_return_exceptions_carries_source_of_api_errors(anyio_backen
     assert isinstance(results[1], InvalidImageError)
 
 
-def test_progress_callback_counts_images(server):
+def test_progress_callback_counts_images_in_the_callers_thread(server):
     seen = []
+
+    def progress(done: int) -> None:
+        seen.append((done, threading.current_thread() is threading.main_thread()))
+
     with SegformerClothesClient(endpoint_url=server.url) as client:
-        list(client.segment_many([photo(i) for i in range(5)], progress=seen.append))
-    assert seen == [1, 2, 3, 4, 5]
+        list(client.segment_many([photo(i) for i in range(5)], progress=progress))
+    assert seen == [(1, True), (2, True), (3, True), (4, True), (5, True)]
+
+
+@pytest.mark.anyio
+async def test_async_progress_callback(server, anyio_backend):
+    seen: list[int] = []
+    async with SegformerClothesClient(endpoint_url=server.url) as client:
+        async for _ in client.asegment_many([photo(0), photo(1)], progress=seen.append):
+            pass
+    assert seen == [1, 2]
+
+
+@pytest.mark.anyio
+async def test_closing_while_a_next_is_still_waiting(anyio_backend):
+    # What a sync batch interrupted by Ctrl-C leaves behind: a __anext__ still running in the
+    # batch's loop while the batch is closed.
+    async def slow(item: int) -> int:
+        await anyio.sleep(10)
+        return item
+
+    outcomes = OrderedMap(range(10), slow, window=4, concurrency=2)
+    async with anyio.create_task_group() as group:
+        group.start_soon(outcomes.__anext__)
+        await anyio.sleep(0.05)
+        with anyio.fail_after(5):
+            await outcomes.aclose()
 
 
 # ---------------------------------------------------------------------- early break

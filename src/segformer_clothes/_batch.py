@@ -192,14 +192,16 @@ class OrderedMap(Generic[T, R]):
     def cancel(self) -> None:
         """Cancel every worker still running, without waiting, and stop reading the input."""
         self._exhausted = True
-        for outcome in self._pending:
+        for outcome in list(self._pending):
             outcome.cancel()
 
     async def aclose(self) -> None:
         """Cancel every worker still running and wait until they have all stopped."""
         self.cancel()
+        # A copy: an `__anext__` still running elsewhere (a sync caller interrupted by Ctrl-C
+        # leaves one behind in the batch's loop) may pop from the queue meanwhile.
         with anyio.CancelScope(shield=True):
-            for outcome in self._pending:
+            for outcome in list(self._pending):
                 await outcome.finished.wait()
         self._pending.clear()
 

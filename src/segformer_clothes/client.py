@@ -445,13 +445,17 @@ class SegformerClothesClient:
         """
         with anyio.from_thread.start_blocking_portal() as portal:
             http = self._async_http or self._new_async_http()
-            batch = self._batch(images, http, return_exceptions, progress)
+            batch = self._batch(images, http, return_exceptions, None)
             try:
+                done = 0
                 while True:
                     try:
                         item = portal.call(_next, batch)
                     except StopAsyncIteration:
                         break
+                    done += 1
+                    if progress is not None:
+                        progress(done)  # in the caller's thread, not the batch's
                     yield item
             finally:
                 portal.call(batch.aclose)
