@@ -317,3 +317,11 @@ def test_stats_count_requests_and_outcomes(mock_client):
     client, _ = mock_client(error_response(429, **{"Retry-After": "0.1"}), answer_for)
     client.segment(PHOTO)
     assert client.stats == ClientStats(requests=2, retries=1, rate_limited=1, succeeded=1)
+
+
+def test_endless_redirects_stop(mock_client):
+    loop = httpx.Response(307, headers={"Location": "/again"})
+    client, handler = mock_client(loop, max_retries=0)
+    with pytest.raises(NetworkError, match="redirects"):
+        client.segment(PHOTO)
+    assert len(handler.requests) == 6

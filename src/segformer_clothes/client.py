@@ -287,11 +287,6 @@ class SegformerClothesClient:
             headers["Authorization"] = authorization
         return headers
 
-    def _next_url(self, url: httpx.URL, response: httpx.Response) -> httpx.URL | None:
-        if not response.has_redirect_location:
-            return None
-        return url.join(response.headers["location"])
-
     def _finish(
         self, answer: _Answer, image: ImageInput, upload: Upload, source: object
     ) -> SegmentationResult:
@@ -369,29 +364,21 @@ class SegformerClothesClient:
         if delay > 0:
             logger.debug("waiting %.3f s for the rate limit", delay)
             self._sleep(delay)
-        sent_at = self._limiter.sent_at()
-        url = self.url
-        failure: SegformerClothesError | None = None
-        for _ in range(_MAX_REDIRECTS + 1):
-            self._count("requests")
+        hops = _Hops(self, upload, source)
+        while True:
+            url, headers = hops.next_request()
             try:
-                response = http.post(
-                    url, content=upload.data, headers=self._request_headers(url, upload)
-                )
+                response = http.post(url, content=upload.data, headers=headers)
             except httpx.TransportError as error:
-                failure = error_for_transport(error, url=str(url), source=source)
-                break
-            next_url = self._next_url(url, response)
-            if next_url is None:
-                return _Answer(
-                    response.status_code, response.headers, response.content, str(url), sent_at
-                )
-            url = next_url
-        if failure is None:
-            failure = _too_many_redirects(url, source)
-        # Raised outside the except block: the httpx error (and its request, which holds the
-        # token) must not ride along as __context__.
-        raise failure
+                failure = hops.failure(error)
+            else:
+                answer = hops.answer(response)
+                if answer is None:
+                    continue
+                return answer
+            # Raised outside the except block: the httpx error (and its request, which holds
+            # the token) must not ride along as __context__.
+            raise failure
 
     @overload
     def segment_many(
@@ -518,27 +505,19 @@ class SegformerClothesClient:
         if delay > 0:
             logger.debug("waiting %.3f s for the rate limit", delay)
             await self._async_sleep(delay)
-        sent_at = self._limiter.sent_at()
-        url = self.url
-        failure: SegformerClothesError | None = None
-        for _ in range(_MAX_REDIRECTS + 1):
-            self._count("requests")
+        hops = _Hops(self, upload, source)
+        while True:
+            url, headers = hops.next_request()
             try:
-                response = await http.post(
-                    url, content=upload.data, headers=self._request_headers(url, upload)
-                )
+                response = await http.post(url, content=upload.data, headers=headers)
             except httpx.TransportError as error:
-                failure = error_for_transport(error, url=str(url), source=source)
-                break
-            next_url = self._next_url(url, response)
-            if next_url is None:
-                return _Answer(
-                    response.status_code, response.headers, response.content, str(url), sent_at
-                )
-            url = next_url
-        if failure is None:
-            failure = _too_many_redirects(url, source)
-        raise failure
+                failure = hops.failure(error)
+            else:
+                answer = hops.answer(response)
+                if answer is None:
+                    continue
+                return answer
+            raise failure
 
     @overload
     def asegment_many(
@@ -665,8 +644,41 @@ def _keepable(image: ImageInput, upload: Upload) -> ImageInput | None:
     return image
 
 
-def _too_many_redirects(url: httpx.URL, source: object) -> SegformerClothesError:
-    return NetworkError(
-        f"more than {_MAX_REDIRECTS} redirects, the last to {url}; check endpoint_url",
-        source=source,
-    )
+class _Hops:
+    """One attempt's requests, written once for both paths: the first to the endpoint, then
+    one per redirect, each with the headers (and token) its URL may get."""
+
+    def __init__(self, client: SegformerClothesClient, upload: Upload, source: object) -> None:
+        self._client = client
+        self._upload = upload
+        self._source = source
+        self._sent_at = client._limiter.sent_at()
+        self._url = client.url
+        self._hops = 0
+
+    def next_request(self) -> tuple[httpx.URL, dict[str, str]]:
+        if self._hops > _MAX_REDIRECTS:
+            raise NetworkError(
+                f"more than {_MAX_REDIRECTS} redirects, the last to {self._url}; "
+                "check endpoint_url",
+                source=self._source,
+            )
+        self._hops += 1
+        self._client._count("requests")
+        return self._url, self._client._request_headers(self._url, self._upload)
+
+    def answer(self, response: httpx.Response) -> _Answer | None:
+        """The answer, or None when the response redirects elsewhere (then send again)."""
+        if response.has_redirect_location:
+            self._url = self._url.join(response.headers["location"])
+            return None
+        return _Answer(
+            response.status_code,
+            response.headers,
+            response.content,
+            str(self._url),
+            self._sent_at,
+        )
+
+    def failure(self, error: httpx.TransportError) -> SegformerClothesError:
+        return error_for_transport(error, url=str(self._url), source=self._source)
