@@ -355,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--output", type=Path, default=HERE / "RESULTS.md", help="where to write the report"
     )
-    parser.add_argument("--timeout", type=float, default=480, help="seconds per module run")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per module run")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
