@@ -385,3 +385,13 @@ def test_every_kind_of_input(server, tmp_path):
     for result in results:
         assert np.array_equal(result.label_map, expected(1))
     assert [h["content-type"] for h in server.headers_seen] == ["image/png"] * 6
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_sync_batch_after_async_calls_uses_a_pool_of_its_own(server, anyio_backend):
+    async with SegformerClothesClient(endpoint_url=server.url) as client:
+        await client.asegment(photo(0))  # the client's async pool now lives in this loop
+        results = list(client.segment_many([photo(1), photo(2)]))  # another loop, a thread
+        assert [r.size for r in results] == [photo(1).size, photo(2).size]
+        assert (await client.asegment(photo(3))).size == photo(3).size

@@ -255,6 +255,18 @@ class SegformerClothesClient:
     def _new_async_http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, verify=self._tls())
 
+    def _sync_http(self) -> httpx.Client:
+        with self._lock:  # threads may share one client: make only one connection pool
+            if self._http is None:
+                self._http = self._new_http()
+            return self._http
+
+    def _loop_http(self) -> httpx.AsyncClient:
+        with self._lock:
+            if self._async_http is None:
+                self._async_http = self._new_async_http()
+            return self._async_http
+
     # ----------------------------------------------------------------- one place for the rules
 
     def _source(self, image: ImageInput) -> Any:
@@ -346,9 +358,7 @@ class SegformerClothesClient:
         source = self._source(image)
         try:
             upload = self._prepare(image, source)
-            if self._http is None:
-                self._http = self._new_http()
-            http = self._http
+            http = self._sync_http()
             for attempt in retrying(self._policy, source, self._sleep, self._on_retry):
                 with attempt:
                     answer = self._exchange(http, upload, source)
@@ -431,7 +441,10 @@ class SegformerClothesClient:
             [(30, 40), (50, 20)]
         """
         with anyio.from_thread.start_blocking_portal() as portal:
-            http = self._async_http or self._new_async_http()
+            # Our own async client belongs to the caller's event loop, if any: the batch's loop
+            # gets a pool of its own. A client that was given is used as given.
+            given = self._async_http if not self._owns_async_http else None
+            http = given or self._new_async_http()
             batch = self._batch(images, http, return_exceptions, None)
             try:
                 done = 0
@@ -446,7 +459,7 @@ class SegformerClothesClient:
                     yield item
             finally:
                 portal.call(batch.aclose)
-                if self._async_http is not http:
+                if http is not given:
                     portal.call(http.aclose)
 
     # ----------------------------------------------------------------- async
@@ -470,11 +483,10 @@ class SegformerClothesClient:
             ...     anyio.run(main, server.url)
             (8, 8)
         """
-        if self._async_http is None:
-            self._async_http = self._new_async_http()
+        http = self._loop_http()
         source = self._source(image)
         upload = await self._aprepare(image, source)
-        return await self._asegment_upload(self._async_http, image, upload, source)
+        return await self._asegment_upload(http, image, upload, source)
 
     async def _aprepare(self, image: ImageInput, source: object) -> Upload:
         try:
@@ -562,9 +574,7 @@ class SegformerClothesClient:
             ...     anyio.run(main, server.url)
             [(10, 10), (20, 20), (30, 30)]
         """
-        if self._async_http is None:
-            self._async_http = self._new_async_http()
-        return self._batch(images, self._async_http, return_exceptions, progress)
+        return self._batch(images, self._loop_http(), return_exceptions, progress)
 
     def _batch(
         self,
