@@ -334,3 +334,55 @@ def test_the_package_exports_the_same_class() -> None:
 
     assert segformer_clothes.LocalSegmenter is LocalSegmenter
     assert "torch" in sys.modules  # this session has the extra
+
+
+def randomise_batch_norm(network: Any, seed: int) -> None:
+    """Give the head's batch norm statistics a fresh model never has, so folding it shows."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    norm = network.decode_head.batch_norm
+    with torch.no_grad():
+        for tensor, low, high in (
+            (norm.running_mean, -0.5, 0.5),
+            (norm.running_var, 0.5, 2.0),
+            (norm.weight, 0.5, 1.5),
+            (norm.bias, -0.3, 0.3),
+        ):
+            tensor.copy_(torch.rand(tensor.shape, generator=generator) * (high - low) + low)
+
+
+def test_the_folded_decode_head_gives_the_models_logits(clothes_model: Path) -> None:
+    import torch
+    from transformers import SegformerForSemanticSegmentation
+
+    from segformer_clothes._local_head import fold_decode_head
+
+    network = SegformerForSemanticSegmentation.from_pretrained(clothes_model).eval()
+    randomise_batch_norm(network, seed=3)
+    pixels = torch.randn(3, 3, 64, 48, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        expected = network(pixel_values=pixels).logits
+        assert fold_decode_head(torch, network)
+        got = network(pixel_values=pixels).logits
+    assert type(network.decode_head).__name__ == "FoldedDecodeHead"
+    assert got.shape == expected.shape
+    assert float((got - expected).abs().max()) < 1e-4
+    assert bool((got.argmax(1) == expected.argmax(1)).all())
+
+
+def test_a_head_of_another_shape_is_left_as_it_is(clothes_model: Path) -> None:
+    import torch
+    from transformers import SegformerForSemanticSegmentation
+
+    from segformer_clothes._local_head import fold_decode_head
+
+    network = SegformerForSemanticSegmentation.from_pretrained(clothes_model).eval()
+    head = network.decode_head
+    head.activation = torch.nn.GELU()  # no longer the known head: folding would be wrong
+    assert not fold_decode_head(torch, network)
+    assert network.decode_head is head
+
+
+def test_segmenters_run_the_folded_head(segmenter: LocalSegmenter) -> None:
+    assert type(segmenter._network.decode_head).__name__ == "FoldedDecodeHead"

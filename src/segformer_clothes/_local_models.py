@@ -64,7 +64,23 @@ def save_random_segformer(
         label2id={name: index for index, name in enumerate(labels)},
     )
     torch.manual_seed(seed)
-    transformers.SegformerForSemanticSegmentation(config).eval().save_pretrained(folder)
+    network = transformers.SegformerForSemanticSegmentation(config).eval()
+    # A fresh batch norm is the identity (mean 0, variance 1); a trained one is not. Give it
+    # the statistics of the features it sees, then a random scale and shift, so that whatever
+    # runs this model has to apply them right, and label maps still hold several classes.
+    norms = [m for m in network.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a plain average over the calibration batch
+        norm.train()
+    with torch.no_grad():
+        network(pixel_values=torch.randn(2, 3, 128, 128))
+        for norm in norms:
+            norm.eval()
+            norm.momentum = 0.1
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.3, 0.3)
+    network.save_pretrained(folder)
     # transformers 5 names the torch-free processor SegformerImageProcessorPil; both save
     # "SegformerImageProcessor" as the type, which AutoImageProcessor loads back.
     processor_class = getattr(
