@@ -9,6 +9,7 @@ import io
 import itertools
 import threading
 import time
+import warnings
 from contextlib import aclosing
 
 import anyio
@@ -395,3 +396,17 @@ async def test_sync_batch_after_async_calls_uses_a_pool_of_its_own(server, anyio
         results = list(client.segment_many([photo(1), photo(2)]))  # another loop, a thread
         assert [r.size for r in results] == [photo(1).size, photo(2).size]
         assert (await client.asegment(photo(3))).size == photo(3).size
+
+
+def test_one_client_across_several_event_loops(server):
+    # Two asyncio.run() calls and a trio.run(): each loop gets a connection pool of its own.
+    import trio
+
+    client = SegformerClothesClient(endpoint_url=server.url)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # the dead loops' pools, collected
+        assert asyncio.run(client.asegment(photo(0))).size == photo(0).size
+        assert asyncio.run(client.asegment(photo(1))).size == photo(1).size
+        assert trio.run(client.asegment, photo(2)).size == photo(2).size
+        trio.run(client.aclose)
+        gc.collect()

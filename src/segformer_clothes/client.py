@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import ssl
@@ -179,6 +180,7 @@ class SegformerClothesClient:
         self._async_http = async_http_client
         self._owns_async_http = async_http_client is None
         self._ssl_context: ssl.SSLContext | None = None
+        self._async_http_loop: object = None
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(attrs.fields_dict(ClientStats), 0)
         # Tests swap these for fakes: no real sleeping in unit tests.
@@ -262,7 +264,16 @@ class SegformerClothesClient:
             return self._http
 
     def _loop_http(self) -> httpx.AsyncClient:
+        loop = _current_loop()
         with self._lock:
+            if self._owns_async_http and self._async_http_loop is not loop:
+                # A pool's connections belong to the event loop that opened them; a second
+                # `asyncio.run(...)` gets a pool of its own (the old loop is gone, and its
+                # sockets close when the old pool is collected).
+                if self._async_http is not None:
+                    logger.debug("a new event loop: opening a new connection pool")
+                self._async_http = None
+                self._async_http_loop = loop
             if self._async_http is None:
                 self._async_http = self._new_async_http()
             return self._async_http
@@ -640,6 +651,16 @@ class _BatchResults(AsyncIterator[SegmentationResult | SegformerClothesError]):
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _current_loop() -> object:
+    """The running event loop (asyncio), or trio's token for the running trio run."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        import trio
+
+        return trio.lowlevel.current_trio_token()
 
 
 async def _next(iterator: AsyncIterator[Any]) -> Any:
