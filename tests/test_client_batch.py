@@ -410,3 +410,22 @@ def test_one_client_across_several_event_loops(server):
         assert trio.run(client.asegment, photo(2)).size == photo(2).size
         trio.run(client.aclose)
         gc.collect()
+
+
+@pytest.mark.anyio
+async def test_answers_are_parsed_off_the_event_loop(server, anyio_backend):
+    loop_thread = threading.current_thread()
+    parsed_in: list[threading.Thread] = []
+    async with SegformerClothesClient(endpoint_url=server.url) as client:
+        finish = client._finish
+
+        def recording_finish(*args):
+            parsed_in.append(threading.current_thread())
+            return finish(*args)
+
+        client._finish = recording_finish  # type: ignore[method-assign]
+        await client.asegment(photo(0))
+        async for _ in client.asegment_many([photo(1), photo(2)]):
+            pass
+    assert len(parsed_in) == 3
+    assert loop_thread not in parsed_in
