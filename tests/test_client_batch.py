@@ -429,3 +429,17 @@ async def test_answers_are_parsed_off_the_event_loop(server, anyio_backend):
             pass
     assert len(parsed_in) == 3
     assert loop_thread not in parsed_in
+
+
+def test_an_input_that_fails_midway_still_gives_what_came_before(server):
+    def catalogue():
+        yield photo(0)
+        yield photo(1)
+        raise OSError("the catalogue's disk went away")
+
+    with SegformerClothesClient(endpoint_url=server.url) as client:
+        results = client.segment_many(catalogue())
+        seen = [next(results), next(results)]
+        with pytest.raises(OSError, match="went away"):
+            next(results)
+    check_in_order(seen, 2)

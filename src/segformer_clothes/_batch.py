@@ -155,6 +155,7 @@ class OrderedMap(Generic[T, R]):
         self._window = window
         self._pending: deque[Outcome[T, R]] = deque()
         self._exhausted = False
+        self._input_error: Exception | None = None
 
     def __aiter__(self) -> OrderedMap[T, R]:
         return self
@@ -178,10 +179,18 @@ class OrderedMap(Generic[T, R]):
                 except StopAsyncIteration:
                     self._exhausted = True
                     break
+                except Exception as error:
+                    # The input failed: the items read before it still come out first.
+                    self._exhausted = True
+                    self._input_error = error
+                    break
                 outcome: Outcome[T, R] = Outcome(item)
                 self._pending.append(outcome)
                 _spawn(_bind(outcome, self._work, self._slots, self._slots.ticket()))
             if not self._pending:
+                if self._input_error is not None:
+                    failure, self._input_error = self._input_error, None
+                    raise failure
                 raise StopAsyncIteration
             await self._pending[0].finished.wait()
         except BaseException:
