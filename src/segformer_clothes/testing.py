@@ -156,6 +156,8 @@ class FakeInferenceServer:
         fault_rate: the chance that a request (after the script) gets a fault drawn from
             ``fault_kinds``, from a random generator seeded with ``seed``.
         fault_kinds: the faults ``fault_rate`` draws from.
+        seed: the seed of the generator ``fault_rate`` draws with (same seed, same faults for
+            the same order of requests).
         retry_after: the ``Retry-After`` of an injected 429, in seconds.
         estimated_time: the ``estimated_time`` of an injected ``"loading"`` 503.
         slow_seconds: how long a ``"slow"`` answer is held back.
@@ -167,6 +169,15 @@ class FakeInferenceServer:
         cache: keep encoded answers by the bytes' digest, so repeated photos cost the server
             nothing (for benchmarks that measure the client).
         history: how many requests' headers `headers_seen` keeps.
+
+    Attributes:
+        requests: requests received.
+        statuses: a `collections.Counter` of the answers sent, by status; a dropped connection
+            counts as status 0.
+        images_seen: images decoded and answered (or answered from the cache).
+        headers_seen: the headers of the latest requests, as dicts with lower-case names
+            (``Authorization`` included, so a test can check where a token went).
+        max_in_flight: the most requests handled at the same time.
 
     Example:
         >>> import httpx
@@ -236,18 +247,13 @@ class FakeInferenceServer:
         """Clear the counters (not the script of faults, nor the cache)."""
         with self._lock:
             self.requests = 0
-            """Requests received."""
             self.statuses: collections.Counter[int] = collections.Counter()
-            """Answers sent, by status; a dropped connection counts as status 0."""
             self.images_seen = 0
-            """Images decoded and answered (or answered from the cache)."""
             self.headers_seen: collections.deque[dict[str, str]] = collections.deque(
                 maxlen=self._history
             )
-            """The headers of the latest requests, as dicts with lower-case names."""
             self.in_flight = 0
             self.max_in_flight = 0
-            """The most requests handled at the same time."""
 
     # ----------------------------------------------------------------- lifecycle
 
