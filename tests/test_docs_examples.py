@@ -13,17 +13,17 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 import segformer_clothes.errors
+from segformer_clothes import SegmentationResult
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_runner() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "docs_examples", ROOT / "scripts" / "docs_examples.py"
-    )
+def _load_script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -32,7 +32,7 @@ def _load_runner() -> ModuleType:
     return module
 
 
-runner = _load_runner()
+runner = _load_script("docs_examples")
 
 PAGE = """\
 # A page
@@ -160,3 +160,12 @@ def test_the_errors_page_documents_every_error_class() -> None:
     text = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^### `(\w+)`$", text, flags=re.MULTILINE))
     assert documented == set(segformer_clothes.errors.__all__)
+
+
+def test_the_committed_annotation_is_the_one_the_script_draws() -> None:
+    pictures = _load_script("make_docs_pictures")
+    committed = SegmentationResult.load(pictures.ANNOTATION)
+    assert committed.size == (256, 256)
+    drawn = pictures.draw_annotation(committed.size)
+    assert np.array_equal(committed.label_map, drawn)
+    assert committed.labels_present == ("Background", "Hair", "Upper-clothes", "Face")
