@@ -64,6 +64,21 @@ def test_environment_token_goes_only_to_hugging_face(mock_client, monkeypatch):
     assert handler.requests[0].headers["authorization"] == f"Bearer {SECRET}"
 
 
+def test_environment_token_goes_to_a_dedicated_endpoint(mock_client, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", SECRET)
+    endpoint = "https://xyz.us-east-1.aws.endpoints.huggingface.cloud"
+    client, handler = mock_client(answer_for, endpoint_url=endpoint)
+    client.segment(PHOTO)
+    assert handler.requests[0].headers["authorization"] == f"Bearer {SECRET}"
+
+
+def test_a_dedicated_endpoint_may_be_called_without_a_token(mock_client):
+    endpoint = "https://public.us-east-1.aws.endpoints.huggingface.cloud"
+    client, handler = mock_client(answer_for, endpoint_url=endpoint)
+    client.segment(PHOTO)
+    assert "authorization" not in handler.requests[0].headers
+
+
 def test_explicit_token_goes_where_the_client_posts(mock_client):
     client, handler = mock_client(answer_for, token=SECRET)
     client.segment(PHOTO)
@@ -75,7 +90,8 @@ def test_explicit_token_goes_where_the_client_posts(mock_client):
     [
         ("router.huggingface.co", True),
         ("huggingface.co", True),
-        ("xyz.us-east-1.aws.endpoints.huggingface.cloud", False),
+        ("xyz.us-east-1.aws.endpoints.huggingface.cloud", True),
+        ("huggingface.cloud.evil.com", False),
         ("huggingface.co.evil.com", False),
         ("evilhuggingface.co", False),
         ("api.hf.co", True),

@@ -13,15 +13,29 @@ from pathlib import Path
 import attrs
 import httpx
 
-__all__ = ["Credentials", "find_token", "is_huggingface_host"]
+__all__ = ["Credentials", "find_token", "is_huggingface_host", "needs_token"]
 
-_HF_DOMAINS = ("huggingface.co", "hf.co", "hf.space")
+# huggingface.cloud: dedicated Inference Endpoints (``*.endpoints.huggingface.cloud``).
+_HF_DOMAINS = ("huggingface.co", "hf.co", "hf.space", "huggingface.cloud")
+_HF_API_DOMAINS = ("huggingface.co", "hf.co")
+
+
+def _in_domains(host: str, domains: tuple[str, ...]) -> bool:
+    host = host.lower().rstrip(".")
+    return any(host == domain or host.endswith("." + domain) for domain in domains)
 
 
 def is_huggingface_host(host: str) -> bool:
-    """True for huggingface.co, hf.co, hf.space and their subdomains."""
-    host = host.lower().rstrip(".")
-    return any(host == domain or host.endswith("." + domain) for domain in _HF_DOMAINS)
+    """True for Hugging Face's own hosts (huggingface.co, hf.co, hf.space, the Inference
+    Endpoints under huggingface.cloud) and their subdomains: a token found in the
+    environment may go there."""
+    return _in_domains(host, _HF_DOMAINS)
+
+
+def needs_token(host: str) -> bool:
+    """True for the Hugging Face API hosts (the serverless router), which refuse anonymous
+    calls; a dedicated endpoint may be public."""
+    return _in_domains(host, _HF_API_DOMAINS)
 
 
 def _token_file() -> Path:
