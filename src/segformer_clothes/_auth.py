@@ -2,7 +2,8 @@
 
 An explicit ``token`` goes wherever the client posts (the host it was given for); a token
 found in ``HF_TOKEN``, ``HF_API_TOKEN`` or the Hugging Face token file goes only to Hugging
-Face hosts. After a redirect to another origin no token is sent at all.
+Face's own hosts (huggingface.co, hf.co), not to a Space or a dedicated endpoint, where
+someone's own code runs. After a redirect to another origin no token is sent at all.
 """
 
 from __future__ import annotations
@@ -13,29 +14,18 @@ from pathlib import Path
 import attrs
 import httpx
 
-__all__ = ["Credentials", "find_token", "is_huggingface_host", "needs_token"]
+__all__ = ["Credentials", "find_token", "is_huggingface_host"]
 
-# huggingface.cloud: dedicated Inference Endpoints (``*.endpoints.huggingface.cloud``).
-_HF_DOMAINS = ("huggingface.co", "hf.co", "hf.space", "huggingface.cloud")
-_HF_API_DOMAINS = ("huggingface.co", "hf.co")
-
-
-def _in_domains(host: str, domains: tuple[str, ...]) -> bool:
-    host = host.lower().rstrip(".")
-    return any(host == domain or host.endswith("." + domain) for domain in domains)
+# Hosts Hugging Face runs itself. Not hf.space or *.endpoints.huggingface.cloud: the code
+# behind those is someone's Space or container, so a token must be given there explicitly.
+_HF_DOMAINS = ("huggingface.co", "hf.co")
 
 
 def is_huggingface_host(host: str) -> bool:
-    """True for Hugging Face's own hosts (huggingface.co, hf.co, hf.space, the Inference
-    Endpoints under huggingface.cloud) and their subdomains: a token found in the
-    environment may go there."""
-    return _in_domains(host, _HF_DOMAINS)
-
-
-def needs_token(host: str) -> bool:
-    """True for the Hugging Face API hosts (the serverless router), which refuse anonymous
-    calls; a dedicated endpoint may be public."""
-    return _in_domains(host, _HF_API_DOMAINS)
+    """True for huggingface.co, hf.co and their subdomains (the Hub and the Inference API
+    router): a token found in the environment may go there, and a call there needs one."""
+    host = host.lower().rstrip(".")
+    return any(host == domain or host.endswith("." + domain) for domain in _HF_DOMAINS)
 
 
 def _token_file() -> Path:

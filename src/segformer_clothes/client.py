@@ -44,7 +44,7 @@ import anyio.to_thread
 import attrs
 import httpx
 
-from ._auth import Credentials, needs_token
+from ._auth import Credentials, is_huggingface_host
 from ._batch import OrderedMap
 from ._ratelimit import RateLimiter
 from ._responses import check_answer, error_for_transport
@@ -284,7 +284,7 @@ class SegformerClothesClient:
         return image if isinstance(image, (str, os.PathLike)) else describe(image)
 
     def _check_can_send(self, source: object) -> None:
-        if self._credentials.token is None and needs_token(self.url.host):
+        if self._credentials.token is None and is_huggingface_host(self.url.host):
             raise AuthenticationError(
                 "no Hugging Face token found: pass token=..., set HF_TOKEN, or run "
                 "`hf auth login`; create one at https://huggingface.co/settings/tokens with "
