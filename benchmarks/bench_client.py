@@ -96,7 +96,7 @@ def _seed_way(photos: list[bytes], pause: float) -> tuple[float, int, int]:
 
 
 def _rate_limit(quick: bool) -> list[Measurement]:
-    photos = _photos(20 if quick else 100)
+    photos = _photos(12 if quick else 100)
     runs = 1 if quick else 3
     measurements = []
     seed = [_seed_way(photos, pause=0.2 if quick else 2.0) for _ in range(runs)]
@@ -154,8 +154,8 @@ def _peak_rss(count: int) -> float:
 
 
 def _memory(quick: bool) -> list[Measurement]:
-    count = 200 if quick else 10_000
-    few = 20
+    count = 60 if quick else 10_000
+    few = 10 if quick else 20
     return [
         Measurement(
             name=f"peak RSS streaming {count} photos through segment_many",
