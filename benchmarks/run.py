@@ -298,12 +298,13 @@ def render(
         "",
         RATIO_NOTE,
         "",
-        "| benchmark | unit | ours (median) | ours ÷ floor | ours ÷ each baseline | target | met |",
-        "|---|---|---|---|---|---|---|",
+        "| module | benchmark | unit | ours (median) | ours ÷ floor | ours ÷ each baseline "
+        "| target | met |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for outcome in outcomes:
         if outcome.error:
-            lines.append(f"| {outcome.name} | | **failed** (see below) | | | | |")
+            lines.append(f"| {outcome.name} | | | **failed** (see below) | | | | |")
         for m in outcome.measurements:
             floor = number(_ratio(m["ours"], m["floor"])) if m.get("floor") else ""
             versus = "; ".join(
@@ -311,7 +312,8 @@ def render(
                 for name, s in m["baselines"].items()
             )
             lines.append(
-                f"| {_cell(m['name'])} | {m['unit']} | {number(_median(m['ours']))} | {floor} "
+                f"| {outcome.name} | {_cell(m['name'])} | {m['unit']} "
+                f"| {number(_median(m['ours']))} | {floor} "
                 f"| {versus} | {_cell(m.get('target', ''))} | {judge(m)} |"
             )
     for outcome in outcomes:
