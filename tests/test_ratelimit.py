@@ -127,3 +127,15 @@ def test_sync_and_async_calls_share_one_bucket(mock_client):
     client.segment(Image.new("RGB", (8, 8)))
     # The 429 met by the sync call pushed the shared schedule: the next caller waits too.
     assert client._limiter.reserve() > 4
+
+
+def test_learns_a_fixed_window_limit_from_the_answers_so_far():
+    # 60 requests a minute, spent in the first 3 s; the 429 says the window ends in 57 s.
+    clock = Clock()
+    limiter = RateLimiter(clock=clock)
+    for _ in range(60):
+        limiter.reserve()
+        limiter.on_success()
+        clock.now += 0.05
+    limiter.on_rate_limited(57.0, clock())
+    assert limiter.rate == pytest.approx(60 / 60 * 0.95)

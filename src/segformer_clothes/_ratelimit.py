@@ -6,9 +6,8 @@ one limiter serves threads and event loops together (anyio primitives belong to 
 
 A 429 slows the whole client: every caller waits out the server's ``Retry-After``. When the
 limit was not given, the limiter learns it: the first 429 sets the rate from ``Retry-After``
-(a token-bucket server names the time to its next free slot), a later 429 lowers it, and a
-stretch of answers without 429 raises it slowly, so that it settles just under the server's
-limit.
+and the answers so far (see `RateLimiter._first_guess`), a later 429 lowers it, and a stretch of
+answers without 429 raises it slowly, so that it settles just under the server's limit.
 """
 
 from __future__ import annotations
@@ -66,6 +65,22 @@ class RateLimiter:
         self._paused_until = 0.0
         self._last_change = float("-inf")
         self._answers_since_change = 0
+        self._first_reserved: float | None = None
+        self._answered = 0  # answers that were not a 429, since the first request
+
+    def _first_guess(self, now: float, retry_after: float | None) -> float:
+        """The pace to start from at the first 429, in requests per second.
+
+        A token-bucket server names the time to its next free slot: one request per
+        ``Retry-After``. A fixed-window server names the time to the next window: the answers
+        so far, spread over the time until then. Each is at most the server's limit, so the
+        larger of the two is the better guess.
+        """
+        wait = retry_after or 0.0
+        per_slot = 1.0 / wait if wait > 0 else 0.0
+        since = now - (self._first_reserved if self._first_reserved is not None else now)
+        per_window = self._answered / (since + wait) if since + wait > 0 else 0.0
+        return max(per_slot, per_window) or 1.0
 
     @property
     def rate(self) -> float | None:
@@ -78,6 +93,8 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             start = max(now, self._paused_until)
+            if self._first_reserved is None:
+                self._first_reserved = now
             if self._rate is None:
                 return start - now
             interval = 1.0 / self._rate
@@ -93,6 +110,7 @@ class RateLimiter:
     def on_success(self) -> None:
         """An answer that was not a 429: a learned rate creeps back up."""
         with self._lock:
+            self._answered += 1
             if self._rate is None:
                 return
             self._answers_since_change += 1
@@ -111,8 +129,7 @@ class RateLimiter:
             if sent_at < self._last_change:
                 return  # sent before the last slow-down: already accounted for
             if self._rate is None:
-                guess = 1.0 / retry_after if retry_after else 1.0
-                self._rate = max(_MIN_RATE, guess * _LEARNED_MARGIN)
+                self._rate = max(_MIN_RATE, self._first_guess(now, retry_after) * _LEARNED_MARGIN)
             else:
                 self._rate = max(_MIN_RATE, self._rate * _DECREASE)
             self._last_change = now
