@@ -443,3 +443,14 @@ def test_an_input_that_fails_midway_still_gives_what_came_before(server):
         with pytest.raises(OSError, match="went away"):
             next(results)
     check_in_order(seen, 2)
+
+
+def test_one_client_shared_by_threads(server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = SegformerClothesClient(endpoint_url=server.url)
+    with client, ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(client.segment, [photo(i) for i in range(18)]))
+    check_in_order(results, 18)
+    assert client.stats.requests == 18
+    assert client.stats.succeeded == 18
