@@ -221,8 +221,13 @@ def test_token_from_a_dotenv_file(
     code = main(["segment", "look.png", "--out", "out", "--endpoint-url", server.url, "--quiet"])
     assert code == 0
     assert find_token() == "hf_from_dotenv"
-    # ... and, found in a file rather than given, it is not sent to a third-party server.
+    # ... and, found in a file rather than given, it is not sent to a third-party server...
     assert "authorization" not in server.headers_seen[-1]
+    # ... unless the user says so, for a protected endpoint of their own.
+    code = main(["segment", "look.png", "--out", "out2", "--endpoint-url", server.url,
+                 "--send-token", "--quiet"])  # fmt: skip
+    assert code == 0
+    assert server.headers_seen[-1]["authorization"] == "Bearer hf_from_dotenv"
 
 
 def test_missing_token_says_how_to_fix_it(tmp_path: Path) -> None:

@@ -53,6 +53,14 @@ def add_parser(subparsers: Any) -> None:
         "--endpoint-url", help="POST to this URL (a dedicated endpoint or your own server)"
     )
     parser.add_argument(
+        "--send-token",
+        action="store_true",
+        help=(
+            "also send the token from HF_TOKEN / HF_API_TOKEN / .env to --endpoint-url (a "
+            "protected dedicated endpoint); by default it goes only to Hugging Face's API"
+        ),
+    )
+    parser.add_argument(
         "--concurrency", type=_positive_int, default=4, help="requests in flight (default 4)"
     )
     parser.add_argument(
@@ -159,11 +167,18 @@ def _segmenter(args: argparse.Namespace) -> Any:
         from .local import LocalSegmenter
 
         return LocalSegmenter(model=args.model, device=args.device, batch_size=args.batch_size)
+    from ._auth import find_token
     from .client import SegformerClothesClient
 
+    token = None
+    if args.send_token:
+        token = find_token()
+        if token is None:
+            raise AuthenticationError("--send-token was given but no token was found")
     return SegformerClothesClient(
         model=args.model,
         endpoint_url=args.endpoint_url,
+        token=token,
         timeout=args.timeout,
         max_retries=args.max_retries,
         max_concurrency=args.concurrency,
