@@ -302,7 +302,7 @@ def run(quick: bool = False) -> list[Measurement]:
     )
     if not _hub_available():
         setting += " huggingface_hub is not installed: its figures are missing."
-    clean_notes = f"{setting} {_notes(clean)}. {bytes_note}."
+    clean_notes = f"{setting} {_notes(clean)}." + (f" {bytes_note}." if bytes_note else "")
     faulty_notes = (
         f"About {FAULT_RATE:.0%} of requests answered by a transient fault (429, 503, "
         "loading, 500, dropped, truncated); server errors and dropped connections per run: "
