@@ -72,8 +72,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--max-retries",
         type=int,
-        default=6,
-        help="retries of a transient failure per photo (default 6; 0 turns them off)",
+        default=10,
+        help="retries of a transient failure per photo (default 10; 0 turns them off)",
     )
     parser.add_argument(
         "--timeout", type=_positive_float, default=120.0, help="seconds per request (default 120)"
