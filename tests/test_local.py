@@ -11,6 +11,7 @@ import io
 import json
 import sys
 from collections.abc import AsyncIterator, Iterator
+from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -215,15 +216,16 @@ def test_without_return_exceptions_the_first_bad_photo_raises_at_its_place(
         segmenter.segment(b"")
 
 
+def counted_photos(pulled: list[int]) -> Iterator[Image.Image]:
+    """Small photos, endlessly, noting in ``pulled`` each one taken."""
+    for index in count():
+        pulled.append(index)
+        yield photo(index, (16, 16))
+
+
 def test_segment_many_reads_its_input_one_batch_ahead(segmenter: LocalSegmenter) -> None:
     pulled: list[int] = []
-
-    def photos() -> Iterator[Image.Image]:
-        for index in range(100):
-            pulled.append(index)
-            yield photo(index, (16, 16))
-
-    results = segmenter.segment_many(photos())
+    results = segmenter.segment_many(counted_photos(pulled))
     next(results)
     assert len(pulled) == segmenter.batch_size
     results.close()
@@ -270,13 +272,7 @@ async def test_asegment_many_keeps_order_from_sync_and_async_inputs(
 @pytest.mark.anyio
 async def test_breaking_out_of_asegment_many_early(segmenter: LocalSegmenter) -> None:
     pulled: list[int] = []
-
-    def photos() -> Iterator[Image.Image]:
-        for index in range(50):
-            pulled.append(index)
-            yield photo(index, (16, 16))
-
-    results = segmenter.asegment_many(photos())
+    results = segmenter.asegment_many(counted_photos(pulled))
     async for _ in results:
         break
     await results.aclose()  # type: ignore[attr-defined]

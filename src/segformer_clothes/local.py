@@ -31,7 +31,7 @@ from collections.abc import (
     Iterator,
 )
 from contextlib import aclosing
-from itertools import islice
+from itertools import count, islice
 from typing import Any, Literal, overload
 
 import anyio.to_thread
@@ -111,12 +111,14 @@ def _not_available(model: str, error: BaseException) -> ModelNotFoundError:
             f"id such as {DEFAULT_MODEL!r}"
         )
     folder = model.rsplit("/", 1)[-1]
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
     return ModelNotFoundError(
         f"the weights of {model!r} are not on this machine and could not be downloaded "
-        f"({error}). On a machine that reaches huggingface.co, run "
+        f"({reason}). On a machine that reaches huggingface.co, run "
         f"`hf download {model} --local-dir {folder}` (or start LocalSegmenter there once to fill "
         f"the cache), copy the folder here and pass LocalSegmenter(model={folder!r}); or point "
-        "HF_HOME at a Hugging Face cache that holds the model"
+        "HF_HOME at a Hugging Face cache that holds the model. (If you meant a folder: there "
+        f"is no folder {model!r} here.)"
     )
 
 
@@ -276,17 +278,19 @@ class LocalSegmenter:
                 logits = self._network(pixel_values=pixels).logits.contiguous(
                     memory_format=self._torch.channels_last
                 )
-                for (index, photo, kept, source), item_logits in zip(photos, logits, strict=True):
-                    label_map = self._label_map(item_logits, photo.height, photo.width)
+                for item, (index, photo, kept, source) in enumerate(photos):
+                    # A slice, not logits[item]: it keeps the channels-last layout.
+                    label_map = self._label_map(logits[item : item + 1], photo.height, photo.width)
                     outcomes[index] = SegmentationResult(
                         label_map, labels=self.labels, source=source, image=kept
                     )
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _label_map(self, logits: Any, height: int, width: int) -> Any:
-        """Class ids at the photo's size: bilinear upsampling of the logits, then arg-max."""
+        """Class ids at the photo's size: bilinear upsampling of one photo's logits (a batch
+        of one), then arg-max."""
         upsampled = self._functional.interpolate(
-            logits.unsqueeze(0), size=(height, width), mode="bilinear", align_corners=False
+            logits, size=(height, width), mode="bilinear", align_corners=False
         )
         class_ids = upsampled[0].permute(1, 2, 0).argmax(dim=-1).to(self._torch.uint8).cpu().numpy()
         class_ids.flags.writeable = False  # SegmentationResult keeps it without a copy
@@ -360,15 +364,9 @@ class LocalSegmenter:
             >>> for result in segmenter.segment_many(["a.jpg", "b.jpg"]):  # doctest: +SKIP
             ...     result.save(f"{result.source}.labels.png")
         """
-        done = 0
+        done = count(1)
         for batch in _batched(images, self.batch_size):
-            for outcome in self._segment_batch(batch):
-                if isinstance(outcome, SegformerClothesError) and not return_exceptions:
-                    raise outcome
-                done += 1
-                if progress is not None:
-                    progress(done)
-                yield outcome
+            yield from _hand_out(self._segment_batch(batch), return_exceptions, progress, done)
 
     # ----------------------------------------------------------------- async
 
@@ -416,18 +414,29 @@ class LocalSegmenter:
             >>> async for result in LocalSegmenter().asegment_many(paths):  # doctest: +SKIP
             ...     print(result.source, result.labels_present)
         """
-        done = 0
+        done = count(1)
         # Closed here, not left to the garbage collector, when the loop stops early or raises.
         async with aclosing(_abatched(images, self.batch_size)) as batches:
             async for batch in batches:
                 outcomes = await anyio.to_thread.run_sync(self._segment_batch, batch)
-                for outcome in outcomes:
-                    if isinstance(outcome, SegformerClothesError) and not return_exceptions:
-                        raise outcome
-                    done += 1
-                    if progress is not None:
-                        progress(done)
+                for outcome in _hand_out(outcomes, return_exceptions, progress, done):
                     yield outcome
+
+
+def _hand_out(
+    outcomes: list[_Outcome],
+    return_exceptions: bool,
+    progress: Callable[[int], object] | None,
+    done: Iterator[int],
+) -> Iterator[_Outcome]:
+    """A batch's outcomes in order: an error is raised at its place unless
+    ``return_exceptions``; ``progress`` hears the running count after each."""
+    for outcome in outcomes:
+        if isinstance(outcome, SegformerClothesError) and not return_exceptions:
+            raise outcome
+        if progress is not None:
+            progress(next(done))
+        yield outcome
 
 
 def _is_file_object(image: ImageInput) -> bool:
