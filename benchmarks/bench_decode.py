@@ -144,7 +144,10 @@ def run(quick: bool = False) -> list[Measurement]:
             notes=(
                 f"{len(items)} masks, {mask_kib:.0f} KiB of PNG in all; one thread. "
                 f"Ours from the JSON bytes (json.loads included): "
-                f"{Measurement.median(samples['ours from bytes']):.1f} ms median."
+                f"{Measurement.median(samples['ours from bytes']):.1f} ms median. Fastest "
+                f"runs (least disturbed by other work on the machine): ours "
+                f"{min(samples['ours']):.1f} ms, floor {min(samples['floor']):.1f} ms, ratio "
+                f"{min(samples['ours']) / min(samples['floor']):.2f}."
             ),
         )
     ]
