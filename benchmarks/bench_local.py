@@ -114,7 +114,7 @@ def run(quick: bool = False) -> list[Measurement]:
             Path(scratch) / "tiny", sizes=TINY_SIZES, decoder_hidden_size=32, image_size=512
         )
         measurements.append(
-            _compare("tiny SegFormer, CPU", tiny, photos, repeat=2 if quick else 3, device="cpu")
+            _compare("tiny SegFormer, CPU", tiny, photos, repeat=2 if quick else 5, device="cpu")
         )
         if quick:
             return measurements
