@@ -382,3 +382,20 @@ def test_a_head_of_another_shape_is_left_as_it_is(clothes_model: Path) -> None:
 
 def test_segmenters_run_the_folded_head(segmenter: LocalSegmenter) -> None:
     assert type(segmenter._network.decode_head).__name__ == "FoldedDecodeHead"
+
+
+@pytest.mark.anyio
+async def test_concurrent_calls_share_one_segmenter(segmenter: LocalSegmenter) -> None:
+    import anyio
+
+    photos = [photo(seed, (40 + seed, 30)) for seed in range(4)]
+    got: dict[int, SegmentationResult] = {}
+
+    async def one(index: int) -> None:
+        got[index] = await segmenter.asegment(photos[index])
+
+    async with anyio.create_task_group() as group:
+        for index in range(len(photos)):
+            group.start_soon(one, index)
+    for index, image in enumerate(photos):
+        assert got[index] == segmenter.segment(image)
