@@ -299,3 +299,16 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> None:
     assert "Run the same command again to resume" in stderr
     assert "Traceback" not in stderr
     assert 2 <= len(read_jsonl(results)) < 10
+
+
+def test_local_without_the_extra_gives_the_install_command(tmp_path: Path) -> None:
+    draw_photo(tmp_path / "look.png", seed=3)
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    # A module named torch that fails to import stands for a machine without the extra.
+    (blocker / "torch.py").write_text("raise ImportError('No module named torch')\n")
+    env = clean_env(PYTHONPATH=str(blocker))
+    done = run_cli("segment", "look.png", "--out", "out", "--local", cwd=tmp_path, env=env)
+    assert done.returncode == 2
+    assert 'pip install "segformer-clothes[local]"' in done.stderr
+    assert "Traceback" not in done.stderr

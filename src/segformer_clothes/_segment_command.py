@@ -18,13 +18,13 @@ from dotenv import load_dotenv
 from tqdm import tqdm
 
 from ._catalogue import Photo, RecordLog, check_inputs, find_photos, read_records, write_atomically
+from .client import DEFAULT_MODEL
 from .errors import AuthenticationError, ModelNotFoundError, SegformerClothesError
 from .images import load_image
 from .result import SegmentationResult
 
 logger = logging.getLogger("segformer_clothes")
 
-DEFAULT_MODEL = "sayeed99/segformer_b3_clothes"
 # Errors no retry or rerun can fix: the whole run stops on them.
 FATAL_ERRORS = (AuthenticationError, ModelNotFoundError)
 
@@ -269,6 +269,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    except ImportError as error:
+        # --local without the `local` extra: the message gives the install command.
+        progress.close()
+        print(f"segformer-clothes segment: error: {error}", file=sys.stderr)
+        return 2
     except SegformerClothesError as error:
         # No retry or rerun can fix these: a missing or refused token, a model not deployed.
         progress.close()
