@@ -44,6 +44,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from .labels import CLOTHES_NAMES
+
 __all__ = ["FAULTS", "FakeInferenceServer", "encode_answer", "pixel_labels"]
 
 logger = logging.getLogger("segformer_clothes.testing")
@@ -55,12 +57,6 @@ server errors, ``"drop"`` closing the connection without an answer, ``"truncate"
 JSON body is cut in half, ``"slow"`` an answer held back ``slow_seconds``."""
 
 Answer = Callable[[Image.Image], "np.ndarray | list[dict[str, Any]]"]
-
-_LABEL_NAMES = (
-    "Background", "Hat", "Hair", "Sunglasses", "Upper-clothes", "Skirt", "Pants", "Dress",
-    "Belt", "Left-shoe", "Right-shoe", "Face", "Left-leg", "Right-leg", "Left-arm",
-    "Right-arm", "Bag", "Scarf",
-)  # fmt: skip
 
 
 def pixel_labels(image: Image.Image) -> np.ndarray:
@@ -100,14 +96,14 @@ def encode_answer(label_map: np.ndarray, *, score: float | None = None) -> list[
         ['Background', 'Upper-clothes']
     """
     items = []
-    for class_id in np.flatnonzero(np.bincount(label_map.ravel(), minlength=len(_LABEL_NAMES))):
+    for class_id in np.flatnonzero(np.bincount(label_map.ravel(), minlength=len(CLOTHES_NAMES))):
         mask = np.where(label_map == class_id, np.uint8(255), np.uint8(0))
         buffer = io.BytesIO()
         Image.fromarray(mask, mode="L").save(buffer, format="PNG", compress_level=1)
         items.append(
             {
                 "score": score,
-                "label": _LABEL_NAMES[class_id],
+                "label": CLOTHES_NAMES[class_id],
                 "mask": base64.b64encode(buffer.getvalue()).decode("ascii"),
             }
         )
