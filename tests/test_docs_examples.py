@@ -16,6 +16,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+import segformer_clothes
 import segformer_clothes.errors
 from segformer_clothes import SegmentationResult
 
@@ -169,3 +170,10 @@ def test_the_committed_annotation_is_the_one_the_script_draws() -> None:
     drawn = pictures.draw_annotation(committed.size)
     assert np.array_equal(committed.label_map, drawn)
     assert committed.labels_present == ("Background", "Hair", "Upper-clothes", "Face")
+
+
+def test_the_reference_index_lists_every_public_name_of_the_package() -> None:
+    text = (ROOT / "docs" / "reference" / "index.md").read_text(encoding="utf-8")
+    errors = set(segformer_clothes.errors.__all__)
+    for name in set(segformer_clothes.__all__) - errors:
+        assert f"`{name}`" in text, f"docs/reference/index.md does not list {name}"
