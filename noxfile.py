@@ -22,7 +22,13 @@ nox.options.sessions = [
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 ROOT = Path(__file__).parent
-TEST_REQUIREMENTS = ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.3", "trio>=0.25"]
+TEST_REQUIREMENTS = [
+    "pytest>=8",
+    "hypothesis>=6.100",
+    "pytest-timeout>=2.3",
+    "trio>=0.25",
+    "huggingface_hub>=0.24",  # only the benchmark of alternatives uses it
+]
 
 
 @nox.session(python=PYTHONS)
