@@ -43,7 +43,7 @@ def tests_local(session: nox.Session) -> None:
     """The LocalSegmenter tests (marker `local`): torch and transformers, Python 3.11 only."""
     # torch first and pinned: the CPU build these machines install quickly (pip, Python 3.11).
     session.install("torch==2.13.0")
-    session.install("-e", ".[local]", *TEST_REQUIREMENTS)
+    session.install("-e", ".[local,plot]", *TEST_REQUIREMENTS)
     session.run("pytest", "-m", "local", *session.posargs)
 
 
@@ -58,7 +58,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on src."""
-    session.install("-e", ".[plot]", "mypy>=1.10")
+    session.install("-e", ".[plot]", "mypy>=1.10", "trio>=0.25")
     session.run("mypy", "--strict", "src")
 
 
