@@ -229,3 +229,13 @@ def test_pixel_labels_is_a_plausible_person():
     assert label_map[50, 0] == 0  # background at the side
     assert label_map[98, 16] == 9
     assert label_map[98, 34] == 10
+
+
+def test_statuses_are_counted_under_plain_ints() -> None:
+    photo = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(photo, format="PNG")
+    with FakeInferenceServer(faults=["500"]) as server:
+        for _ in range(2):
+            httpx.post(server.url, content=photo.getvalue(), headers={"content-type": "image/png"})
+        assert dict(server.statuses) == {500: 1, 200: 1}
+        assert all(type(status) is int for status in server.statuses)

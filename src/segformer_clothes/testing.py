@@ -412,7 +412,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.fake._lock:
             self.fake.in_flight -= 1
             if status is not None:
-                self.fake.statuses[status] += 1
+                self.fake.statuses[int(status)] += 1
 
     def _answer(self, data: bytes) -> None:
         fake = self.fake
