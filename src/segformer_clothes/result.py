@@ -225,12 +225,7 @@ class SegmentationResult:
     def bbox(self, label: str | int) -> Box | None:
         """``(left, top, right, bottom)`` of a label or group, right and bottom exclusive as in
         PIL boxes; None when it is absent."""
-        mask = self.mask(label)
-        rows = np.flatnonzero(mask.any(axis=1))
-        if rows.size == 0:
-            return None
-        cols = np.flatnonzero(mask.any(axis=0))
-        return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+        return _box(self.mask(label))
 
     # ----------------------------------------------------------------- pictures
 
@@ -320,24 +315,11 @@ class SegmentationResult:
             An RGBA image of the box around the label, transparent outside it, or None when
             the label is absent.
         """
-        if padding < 0:
-            raise ValueError(f"padding must be >= 0, got {padding}")
-        box = self.bbox(label)
-        if box is None:
-            return None
-        left, top, right, bottom = box
-        width, height = self.size
-        box = (
-            max(0, left - padding),
-            max(0, top - padding),
-            min(width, right + padding),
-            min(height, bottom + padding),
-        )
-        photo = self._photo(image).crop(box)
-        alpha = self.mask(label)[box[1] : box[3], box[0] : box[2]]
-        cutout = photo.convert("RGBA")
-        cutout.putalpha(Image.fromarray(np.where(alpha, np.uint8(255), np.uint8(0))))
-        return cutout
+        _check_padding(padding)
+        mask = self.mask(label)
+        if not mask.any():
+            return None  # absent: no need to decode the photo
+        return _cut(self._photo(image), mask, padding)
 
     def crops(
         self,
@@ -352,16 +334,15 @@ class SegmentationResult:
             if isinstance(labels, str)
             else tuple(self.labels.id(x) for x in labels)
         )
+        _check_padding(padding)
         present = [i for i in wanted if self._pixel_counts[i]]
         if not present:
             return {}
         photo = self._photo(image)
-        out: dict[str, Image.Image] = {}
-        for class_id in present:
-            cutout = self.crop(class_id, image=photo, padding=padding)
-            if cutout is not None:
-                out[self.labels.names[class_id]] = cutout
-        return out
+        return {
+            self.labels.names[class_id]: _cut(photo, self.label_map == class_id, padding)
+            for class_id in present
+        }
 
     # ----------------------------------------------------------------- files
 
@@ -422,6 +403,33 @@ class SegmentationResult:
         if source is not None and meta.get("source_type") == "path":
             source = Path(source)
         return cls(label_map, labels=labels, source=source)
+
+
+def _box(mask: np.ndarray) -> Box | None:
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _check_padding(padding: int) -> None:
+    if padding < 0:
+        raise ValueError(f"padding must be >= 0, got {padding}")
+
+
+def _cut(photo: Image.Image, mask: np.ndarray, padding: int) -> Image.Image:
+    """The RGBA cut-out of ``mask`` (not empty) from ``photo``, its box grown by ``padding``."""
+    box = _box(mask)
+    assert box is not None
+    left, top, right, bottom = box
+    height, width = mask.shape
+    left, top = max(0, left - padding), max(0, top - padding)
+    right, bottom = min(width, right + padding), min(height, bottom + padding)
+    cutout = photo.crop((left, top, right, bottom)).convert("RGBA")
+    alpha = np.where(mask[top:bottom, left:right], np.uint8(255), np.uint8(0))
+    cutout.putalpha(Image.fromarray(alpha))
+    return cutout
 
 
 def _rebuild(
