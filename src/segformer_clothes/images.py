@@ -110,8 +110,9 @@ def _read_bytes(image: ImageInput) -> bytes:
     )
 
 
-def _open_checked(data: bytes, source: str) -> Image.Image:
-    """Open and fully decode encoded bytes, turning every failure into InvalidImageError."""
+def _open_checked(data: bytes, source: str, *, decode: bool = True) -> Image.Image:
+    """Open (and, with ``decode``, fully decode) encoded bytes, turning every failure into
+    InvalidImageError. Without ``decode`` only the header is read: size, mode, EXIF."""
     if not data:
         raise InvalidImageError("the image is empty (0 bytes)", source=source)
     try:
@@ -119,7 +120,8 @@ def _open_checked(data: bytes, source: str) -> Image.Image:
             # Past Pillow's pixel limit it only warns up to 2x; we refuse from 1x.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-            image.load()
+            if decode:
+                image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise InvalidImageError(
             f"refusing a decompression bomb: {error}; "
@@ -236,8 +238,12 @@ def image_size(image: ImageInput) -> tuple[int, int]:
     The EXIF orientation of encoded inputs (paths, bytes, files) is applied; PIL images and
     arrays are taken as they are.
     """
-    pil, data = _to_pil(image)
-    return _upright_size(pil) if data is not None else pil.size
+    if isinstance(image, Image.Image):
+        return image.size
+    if isinstance(image, np.ndarray):
+        return _from_array(image, describe(image)).size
+    # The header is enough: no need to decode the pixels for a size.
+    return _upright_size(_open_checked(_read_bytes(image), describe(image), decode=False))
 
 
 def load_image(image: ImageInput) -> Image.Image:
@@ -250,6 +256,7 @@ def load_image(image: ImageInput) -> Image.Image:
     """
     pil, data = _to_pil(image)
     upright = ImageOps.exif_transpose(pil) if data is not None else pil
-    if upright is pil:
-        upright = pil.copy()
-    return upright if upright.mode == "RGB" else upright.convert("RGB")
+    if upright.mode != "RGB":
+        return upright.convert("RGB")
+    # Only the caller's own image needs copying; one decoded here is already new.
+    return upright.copy() if upright is image else upright
