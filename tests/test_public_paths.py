@@ -1,0 +1,104 @@
+"""Every public name keeps its import path while the package is reorganised.
+
+The table is the public surface as released: each public (non-``_``) module and the names of
+its ``__all__``. Names may be added (the test only asks that these stay), never removed or
+moved without a re-export at the old path.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+RELEASED: dict[str, list[str]] = {
+    "segformer_clothes": [
+        "APIError",
+        "AuthenticationError",
+        "BadRequestError",
+        "CLOTHES_LABELS",
+        "ClientStats",
+        "InvalidImageError",
+        "LabelSet",
+        "LocalSegmenter",
+        "ModelLoadingError",
+        "ModelNotFoundError",
+        "NetworkError",
+        "RateLimitError",
+        "RequestTimeoutError",
+        "ResponseFormatError",
+        "SegformerClothesClient",
+        "SegformerClothesError",
+        "SegmentationResult",
+        "ServerError",
+        "__version__",
+    ],
+    "segformer_clothes.cli": ["main"],
+    "segformer_clothes.client": ["ClientStats", "DEFAULT_MODEL", "SegformerClothesClient"],
+    "segformer_clothes.errors": [
+        "APIError",
+        "AuthenticationError",
+        "BadRequestError",
+        "InvalidImageError",
+        "ModelLoadingError",
+        "ModelNotFoundError",
+        "NetworkError",
+        "RateLimitError",
+        "RequestTimeoutError",
+        "ResponseFormatError",
+        "SegformerClothesError",
+        "ServerError",
+    ],
+    "segformer_clothes.evaluation": [
+        "ClassScores",
+        "ConfusionMatrix",
+        "EvaluationReport",
+        "FilePair",
+        "ImageScores",
+        "Pairing",
+        "SkippedFile",
+        "evaluate",
+        "load_label_map",
+        "merge_sides",
+        "pair_folders",
+        "plot_class_iou",
+        "plot_comparison",
+        "plot_confusion",
+    ],
+    "segformer_clothes.images": [
+        "ImageInput",
+        "Upload",
+        "describe",
+        "image_size",
+        "load_image",
+        "prepare_upload",
+    ],
+    "segformer_clothes.labels": ["CLOTHES_LABELS", "CLOTHES_NAMES", "DEFAULT_PALETTE", "LabelSet"],
+    "segformer_clothes.local": ["LocalSegmenter"],
+    "segformer_clothes.result": ["SegmentationResult"],
+    "segformer_clothes.testing": ["FAULTS", "FakeInferenceServer", "encode_answer", "pixel_labels"],
+}
+
+# Names that need the `local` extra to be resolved (the attribute access imports torch).
+NEEDS_TORCH = {
+    ("segformer_clothes", "LocalSegmenter"),
+    ("segformer_clothes.local", "LocalSegmenter"),
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(RELEASED))
+def test_released_names_keep_their_import_path(module_name):
+    module = importlib.import_module(module_name)
+    missing_from_all = set(RELEASED[module_name]) - set(module.__all__)
+    assert not missing_from_all, f"{module_name}.__all__ lost {sorted(missing_from_all)}"
+    for name in RELEASED[module_name]:
+        if (module_name, name) in NEEDS_TORCH:
+            continue
+        assert getattr(module, name) is not None
+
+
+@pytest.mark.local
+@pytest.mark.parametrize(("module_name", "name"), sorted(NEEDS_TORCH))
+def test_local_names_resolve_where_torch_is_installed(module_name, name):
+    module = importlib.import_module(module_name)
+    assert getattr(module, name).__name__ == "LocalSegmenter"
