@@ -11,7 +11,14 @@ import pytest
 from PIL import Image, ImageOps
 
 from segformer_clothes.errors import InvalidImageError
-from segformer_clothes.images import describe, image_size, load_image, prepare_upload
+from segformer_clothes.images import (
+    PHOTO_SUFFIXES,
+    describe,
+    image_size,
+    load_image,
+    prepare_upload,
+    read_image_bytes,
+)
 
 
 def encoded(image: Image.Image, fmt: str, **save: object) -> bytes:
@@ -133,3 +140,45 @@ def test_describe():
     assert describe(Path("a/b.jpg")) == str(Path("a/b.jpg"))
     assert describe(RGB) == "<PIL image RGB 30x20>"
     assert describe(np.zeros((2, 3), np.uint8)) == "<array uint8 2x3>"
+
+
+def test_photo_suffixes_are_the_formats_read_from_folders():
+    assert {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".jfif"} == set(
+        PHOTO_SUFFIXES
+    )
+    assert isinstance(PHOTO_SUFFIXES, frozenset)
+    assert all(suffix == suffix.lower() and suffix.startswith(".") for suffix in PHOTO_SUFFIXES)
+
+
+def test_read_image_bytes_returns_the_file_byte_for_byte(tmp_path):
+    data = encoded(RGB, "JPEG")
+    path = tmp_path / "look.jpg"
+    path.write_bytes(data)
+    assert read_image_bytes(path) == data
+    assert read_image_bytes(str(path)) == data
+    assert read_image_bytes(memoryview(data)) == data
+    with path.open("rb") as file:
+        file.read(2)
+        # A file object is read from where it stands, as any reader would.
+        assert read_image_bytes(file) == data[2:]
+
+
+@pytest.mark.parametrize(
+    ("image", "message"),
+    [
+        ("missing.jpg", "file not found"),
+        (RGB, "no encoded bytes"),
+        (np.zeros((2, 2), np.uint8), "no encoded bytes"),
+        (3.5, "cannot use a float"),
+    ],
+)
+def test_read_image_bytes_refuses_what_has_no_encoded_bytes(tmp_path, image, message):
+    with pytest.raises(InvalidImageError, match=message):
+        read_image_bytes(tmp_path / image if isinstance(image, str) else image)
+
+
+def test_read_image_bytes_refuses_a_text_file(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    with path.open() as file, pytest.raises(InvalidImageError, match="binary mode"):
+        read_image_bytes(file)  # type: ignore[arg-type]

@@ -2,8 +2,10 @@
 
 `prepare_upload` reads an input once and returns the bytes to POST, their MIME type and the
 size of the photo as people see it (EXIF orientation applied). `load_image` decodes an input
-into an upright RGB PIL image, for overlays and cut-outs. `describe` names an input in a few
-words, for ``source`` and error messages.
+into an upright RGB PIL image, for overlays and cut-outs. `read_image_bytes` returns the encoded
+bytes of a file-like input as they are. `describe` names an input in a few words, for ``source``
+and error messages. `PHOTO_SUFFIXES` lists the file suffixes taken for photos when a folder is
+read.
 
 Example:
     >>> from PIL import Image
@@ -26,13 +28,33 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InvalidImageError
 
-__all__ = ["ImageInput", "Upload", "describe", "image_size", "load_image", "prepare_upload"]
+__all__ = [
+    "PHOTO_SUFFIXES",
+    "ImageInput",
+    "Upload",
+    "describe",
+    "image_size",
+    "load_image",
+    "prepare_upload",
+    "read_image_bytes",
+]
 
 ImageInput: TypeAlias = (
     str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | Image.Image | np.ndarray
 )
 """Anything the library accepts as a photo: a path, encoded bytes, a binary file object,
 a PIL image or an H×W / H×W×3 / H×W×4 numpy array."""
+
+PHOTO_SUFFIXES: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".jfif"}
+)
+"""The file suffixes (lower case, with the dot) of the photos the library reads from a folder.
+
+Example:
+    >>> from pathlib import Path
+    >>> Path("look.JPG").suffix.lower() in PHOTO_SUFFIXES
+    True
+"""
 
 _SENT_AS_IS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 # EXIF orientations 5..8 swap width and height.
@@ -78,8 +100,24 @@ def describe(image: object) -> str:
     return f"<{type(image).__name__}>"
 
 
-def _read_bytes(image: ImageInput) -> bytes:
-    """The encoded bytes of a path, bytes-like or file input."""
+def read_image_bytes(image: ImageInput) -> bytes:
+    """Return the encoded bytes of a path, bytes-like or binary file input, as they are.
+
+    Nothing is decoded: the bytes are those of the file (or of the buffer) byte for byte. A file
+    object is read from its current position to its end.
+
+    Raises:
+        InvalidImageError: the file is missing, is a folder or cannot be read; a file object was
+            opened in text mode; or the input is a PIL image, an array or another type that has
+            no encoded bytes. The message names the input.
+
+    Example:
+        >>> import io
+        >>> read_image_bytes(io.BytesIO(b"GIF89a..."))
+        b'GIF89a...'
+        >>> read_image_bytes(bytearray(b"abc"))
+        b'abc'
+    """
     if isinstance(image, (str, os.PathLike)):
         path = Path(image)
         if not path.exists():
@@ -103,11 +141,21 @@ def _read_bytes(image: ImageInput) -> bytes:
                 source=describe(image),
             )
         return data
+    if isinstance(image, (Image.Image, np.ndarray)):
+        raise InvalidImageError(
+            "a decoded image has no encoded bytes; pass a path, bytes or a binary file, "
+            "or encode it with prepare_upload",
+            source=describe(image),
+        )
     raise InvalidImageError(
         f"cannot use a {type(image).__name__} as an image; pass a path, bytes, a binary file, "
         "a PIL image or a numpy array",
         source=describe(image),
     )
+
+
+# The local backend still imports the old private name; it goes once it uses read_image_bytes.
+_read_bytes = read_image_bytes
 
 
 def _open_checked(data: bytes, source: str, *, decode: bool = True) -> Image.Image:
@@ -160,7 +208,7 @@ def _to_pil(image: ImageInput) -> tuple[Image.Image, bytes | None]:
         return image, None
     if isinstance(image, np.ndarray):
         return _from_array(image, source), None
-    data = _read_bytes(image)
+    data = read_image_bytes(image)
     return _open_checked(data, source), data
 
 
@@ -243,7 +291,7 @@ def image_size(image: ImageInput) -> tuple[int, int]:
     if isinstance(image, np.ndarray):
         return _from_array(image, describe(image)).size
     # The header is enough: no need to decode the pixels for a size.
-    return _upright_size(_open_checked(_read_bytes(image), describe(image), decode=False))
+    return _upright_size(_open_checked(read_image_bytes(image), describe(image), decode=False))
 
 
 def load_image(image: ImageInput) -> Image.Image:
