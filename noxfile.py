@@ -31,6 +31,11 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 # The supported Pythons are written once, as the "Programming Language :: Python :: 3.X"
 # classifiers of pyproject.toml; the tests session runs on each of them.
 PYTHONS = nox.project.python_versions(PYPROJECT)
+# The Python of the sessions that run once (lint, typecheck, build, docs, and the ones with
+# torch). For torch it must be this one: there pip installs TORCH as the CPU build these
+# machines keep on disk, where another Python or torch version downloads a CUDA build of GBs.
+MAIN_PYTHON = "3.11"
+TORCH = "torch==2.13.0"
 TEST_REQUIREMENTS = [
     "pytest>=8",
     "hypothesis>=6.100",
@@ -38,6 +43,16 @@ TEST_REQUIREMENTS = [
     "trio>=0.25",
     "huggingface_hub>=0.24",  # only the benchmark of alternatives uses it
 ]
+
+
+def install_with_torch(session: nox.Session, extras: list[str], *requirements: str) -> None:
+    """Install TORCH, then the package in editable mode with `extras`, then `requirements`.
+
+    torch goes first so that the `local` extra's `torch>=...` finds it satisfied instead of
+    resolving a build of its own.
+    """
+    session.install(TORCH)
+    session.install("-e", f".[{','.join(extras)}]", *requirements)
 
 
 @nox.session(python=PYTHONS)
@@ -48,16 +63,14 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "-m", "not local", *session.posargs)
 
 
-@nox.session(python="3.11")
+@nox.session(python=MAIN_PYTHON)
 def tests_local(session: nox.Session) -> None:
     """The LocalSegmenter tests (marker `local`): torch and transformers, Python 3.11 only."""
-    # torch first and pinned: the CPU build these machines install quickly (pip, Python 3.11).
-    session.install("torch==2.13.0")
-    session.install("-e", ".[local,plot]", *TEST_REQUIREMENTS)
+    install_with_torch(session, ["local", "plot"], *TEST_REQUIREMENTS)
     session.run("pytest", "-m", "local", *session.posargs)
 
 
-@nox.session(python="3.11")
+@nox.session(python=MAIN_PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
     session.install("ruff>=0.6")
@@ -65,14 +78,14 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(python="3.11")
+@nox.session(python=MAIN_PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on src."""
     session.install("-e", ".[plot]", "mypy>=1.10", "trio>=0.25")
     session.run("mypy", "--strict", "src")
 
 
-@nox.session(python="3.11")
+@nox.session(python=MAIN_PYTHON)
 def build(session: nox.Session) -> None:
     """Build the sdist and the wheel, then check them with twine."""
     session.install("build>=1.2", "twine>=5")
@@ -90,7 +103,7 @@ DOCS_REQUIREMENTS = [
 ]
 
 
-@nox.session(python="3.11")
+@nox.session(python=MAIN_PYTHON)
 def docs(session: nox.Session) -> None:
     """Redraw the docs pictures from the sample photo, then `mkdocs build --strict`."""
     session.install("-e", ".[plot]", *DOCS_REQUIREMENTS)
@@ -105,21 +118,18 @@ def docs(session: nox.Session) -> None:
     )
 
 
-@nox.session(python="3.11")
+@nox.session(python=MAIN_PYTHON)
 def docs_examples(session: nox.Session) -> None:
     """Run every Python example of README.md and docs/ and check the output each shows
     (the local-inference guide runs LocalSegmenter on a random-weight stand-in model)."""
-    # torch first and pinned: the CPU build these machines install quickly (pip, Python 3.11).
-    session.install("torch==2.13.0")
-    session.install("-e", ".[plot,local]", "pytest>=8")
+    # pytest: the testing guide's examples import it.
+    install_with_torch(session, ["local", "plot"], "pytest>=8")
     session.run("python", "scripts/docs_examples.py", *session.posargs)
 
 
-@nox.session(python="3.11")
+@nox.session(python=MAIN_PYTHON)
 def bench(session: nox.Session) -> None:
     """Run every benchmark side by side with its baselines and write benchmarks/RESULTS.md
     (not a default session: about 10 minutes; `nox -s bench -- --quick` for a smoke run)."""
-    # torch first and pinned: the CPU build these machines install quickly (pip, Python 3.11).
-    session.install("torch==2.13.0")
-    session.install("-e", ".[plot,local]", "huggingface_hub>=0.24")
+    install_with_torch(session, ["local", "plot"], "huggingface_hub>=0.24")
     session.run("python", "benchmarks/run.py", *session.posargs)
