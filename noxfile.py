@@ -22,6 +22,7 @@ nox.options.sessions = [
     "typecheck",
     "tests",
     "tests_local",
+    "doctests",
     "build",
     "docs",
     "docs_examples",
@@ -31,6 +32,7 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 # The supported Pythons are written once, as the "Programming Language :: Python :: 3.X"
 # classifiers of pyproject.toml; the tests session runs on each of them.
 PYTHONS = nox.project.python_versions(PYPROJECT)
+EXTRAS = sorted(PYPROJECT["project"]["optional-dependencies"])
 # The Python of the sessions that run once (lint, typecheck, build, docs, and the ones with
 # torch). For torch it must be this one: there pip installs TORCH as the CPU build these
 # machines keep on disk, where another Python or torch version downloads a CUDA build of GBs.
@@ -68,6 +70,23 @@ def tests_local(session: nox.Session) -> None:
     """The LocalSegmenter tests (marker `local`): torch and transformers, Python 3.11 only."""
     install_with_torch(session, ["local", "plot"], *TEST_REQUIREMENTS)
     session.run("pytest", "-m", "local", *session.posargs)
+
+
+@nox.session(python=MAIN_PYTHON)
+def doctests(session: nox.Session) -> None:
+    """Run every `>>>` example in the docstrings of src/segformer_clothes (pytest's doctest).
+
+    Every extra is installed, so that each module imports and none of its examples goes
+    unchecked; pytest never imports a `__main__.py`. The option flags (ELLIPSIS,
+    NORMALIZE_WHITESPACE) are set in pyproject.toml.
+    """
+    install_with_torch(session, EXTRAS, "pytest>=8", "pytest-timeout>=2.3")
+    session.run(
+        "pytest",
+        "--doctest-modules",
+        "--doctest-continue-on-failure",
+        *(session.posargs or ["src/segformer_clothes"]),
+    )
 
 
 @nox.session(python=MAIN_PYTHON)
