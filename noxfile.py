@@ -59,8 +59,10 @@ def install_with_torch(session: nox.Session, extras: list[str], *requirements: s
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Unit and integration tests on every supported Python (no torch here); on CI each must
-    be found."""
+    """Unit and integration tests on every supported Python, without torch.
+
+    On CI a supported Python that cannot be found fails the run; locally it is skipped.
+    """
     session.install("-e", ".[plot]", *TEST_REQUIREMENTS)
     session.run("pytest", "-m", "not local", *session.posargs)
 
@@ -139,8 +141,10 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=MAIN_PYTHON)
 def docs_examples(session: nox.Session) -> None:
-    """Run every Python example of README.md and docs/ and check the output each shows
-    (the local-inference guide runs LocalSegmenter on a random-weight stand-in model)."""
+    """Run every Python example of README.md and docs/ and check the output each shows.
+
+    The local-inference guide runs LocalSegmenter on a random-weight stand-in model.
+    """
     # pytest: the testing guide's examples import it.
     install_with_torch(session, ["local", "plot"], "pytest>=8")
     session.run("python", "scripts/docs_examples.py", *session.posargs)
@@ -148,7 +152,9 @@ def docs_examples(session: nox.Session) -> None:
 
 @nox.session(python=MAIN_PYTHON)
 def bench(session: nox.Session) -> None:
-    """Run every benchmark side by side with its baselines and write benchmarks/RESULTS.md
-    (not a default session: about 10 minutes; `nox -s bench -- --quick` for a smoke run)."""
+    """Run every benchmark side by side with its baselines; write benchmarks/RESULTS.md.
+
+    Not a default session: about 10 minutes; `nox -s bench -- --quick` for a smoke run.
+    """
     install_with_torch(session, ["local", "plot"], "huggingface_hub>=0.24")
     session.run("python", "benchmarks/run.py", *session.posargs)
