@@ -38,7 +38,7 @@ def swapped_shoes(label_map: np.ndarray) -> np.ndarray:
 
 @pytest.fixture
 def dataset(tmp_path: Path) -> tuple[Path, Path, Path]:
-    """The seed's layout: photos image_N.jpg, annotations mask_N.json, and a labels/ folder
+    """A usual layout: photos image_N.jpg, annotations mask_N.json, and a labels/ folder
     as `segformer-clothes segment` writes it (image_N.png, remembering its photo)."""
     photos, annotations, labels = tmp_path / "photos", tmp_path / "annotations", tmp_path / "labels"
     for folder in (photos, annotations, labels):
@@ -168,19 +168,89 @@ def test_two_files_are_one_pair(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "**Mean IoU 1.000**" in capsys.readouterr().out
 
 
-def test_panels_find_the_photo_a_segment_label_map_remembers(tmp_path: Path) -> None:
-    from segformer_clothes.evaluation import FilePair
-    from segformer_clothes.evaluation._cli import _photo_for
+def panels_in(picture: Path) -> int:
+    """How many pictures a saved comparison panel shows (each is 3.2 inches wide at 100 dpi):
+    4 with the photo, 3 without."""
+    with Image.open(picture) as panel:
+        return round(panel.width / 320)
 
-    photo = tmp_path / "look.jpg"
-    SegmentationResult(drawn_look()).colorize().save(photo)
-    prediction = SegmentationResult(drawn_look(), source=photo).save(tmp_path / "look.png")
-    annotation = tmp_path / "look.json"
-    pair = FilePair("look", prediction, annotation)
-    assert _photo_for(pair, {}) == photo
-    photo.unlink()
-    assert _photo_for(pair, {}) is None  # the photo moved: a panel without it
-    other = tmp_path / "image_7.png"
-    assert (
-        _photo_for(FilePair("mask_7", prediction, tmp_path / "mask_7.json"), {"#7": other}) == other
+
+def write_photo(path: Path, width: int = 40, height: int = 60) -> Path:
+    label_map = np.zeros((height, width), np.uint8)
+    label_map[: height // 2] = CLOTHES_LABELS.id("Upper-clothes")
+    SegmentationResult(label_map).colorize().save(path)
+    return path
+
+
+def evaluate_with_panels(predictions: Path, annotations: Path, *options: str | Path) -> int:
+    """Run ``segformer-clothes evaluate ... --plots`` in this process; the plots go next to
+    the predictions folder."""
+    arguments = [predictions, annotations, "--plots", predictions.parent / "plots", *options]
+    return main(["evaluate", *map(str, arguments)])
+
+
+def test_panels_find_the_photo_a_segment_label_map_remembers(tmp_path: Path) -> None:
+    predictions, annotations = tmp_path / "labels", tmp_path / "annotations"
+    predictions.mkdir()
+    annotations.mkdir()
+    photo = write_photo(tmp_path / "look.jpg")
+    SegmentationResult(drawn_look(), source=photo).save(predictions / "look.png")
+    (annotations / "look.json").write_text(
+        json.dumps(SegmentationResult(drawn_look()).to_response())
     )
+    assert evaluate_with_panels(predictions, annotations) == 0
+    assert panels_in(tmp_path / "plots" / "images" / "look.png") == 4
+    photo.unlink()
+    assert evaluate_with_panels(predictions, annotations) == 0
+    assert panels_in(tmp_path / "plots" / "images" / "look.png") == 3  # a panel without it
+
+
+@pytest.mark.parametrize(
+    ("prediction", "annotation", "photo"),
+    [
+        ("pred_7", "mask_7", "image_7.jpg"),  # the number the stems end in
+        ("pred_7", "mask_7", "IMG_007.JPG"),
+        ("pred_7", "mask_7", "image_7.jfif"),  # a JPEG suffix some cameras and browsers write
+        ("look", "look", "look.jpeg"),  # the same stem
+    ],
+)
+def test_panels_find_the_photo_in_the_images_folder_by_name(
+    tmp_path: Path, prediction: str, annotation: str, photo: str
+) -> None:
+    predictions, annotations, photos = tmp_path / "p", tmp_path / "a", tmp_path / "photos"
+    for folder in (predictions, annotations, photos):
+        folder.mkdir()
+    SegmentationResult(drawn_look()).save(predictions / f"{prediction}.png")
+    (annotations / f"{annotation}.json").write_text(
+        json.dumps(SegmentationResult(drawn_look()).to_response())
+    )
+    write_photo(photos / photo)
+    # Photos of another size: taking one of them would fail the run (exit 1).
+    write_photo(photos / "image_8.jpg", width=30)
+    write_photo(photos / "other.jpg", width=30)
+    assert evaluate_with_panels(predictions, annotations, "--images", photos) == 0
+    assert panels_in(tmp_path / "plots" / "images" / f"{annotation}.png") == 4
+
+
+def test_two_files_find_the_photo_by_the_annotation_name(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    prediction = SegmentationResult(drawn_look()).save(tmp_path / "predicted.png")
+    annotation = tmp_path / "look.json"
+    annotation.write_text(json.dumps(SegmentationResult(drawn_look()).to_response()))
+    write_photo(photos / "look.webp")
+    write_photo(photos / "predicted_by_hand.jpg", width=30)
+    assert evaluate_with_panels(prediction, annotation, "--images", photos) == 0
+    assert panels_in(tmp_path / "plots" / "images" / "look.png") == 4
+
+
+def test_panels_without_a_photo_to_find(tmp_path: Path) -> None:
+    predictions, annotations, photos = tmp_path / "p", tmp_path / "a", tmp_path / "photos"
+    for folder in (predictions, annotations, photos):
+        folder.mkdir()
+    SegmentationResult(drawn_look()).save(predictions / "pred_7.png")
+    SegmentationResult(drawn_look()).save(annotations / "mask_7.png")
+    write_photo(photos / "image_8.jpg")
+    (photos / "image_7.txt").write_text("not a photo", encoding="utf-8")
+    assert evaluate_with_panels(predictions, annotations, "--images", photos) == 0
+    assert panels_in(tmp_path / "plots" / "images" / "mask_7.png") == 3

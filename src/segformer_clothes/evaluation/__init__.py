@@ -19,9 +19,10 @@ Example:
 
 from __future__ import annotations
 
-from ._annotations import FilePair, Pairing, SkippedFile, load_label_map, pair_folders
 from ._confusion import ConfusionMatrix
 from ._evaluate import evaluate
+from ._label_maps import load_label_map
+from ._pairing import FilePair, Pairing, SkippedFile, pair_folders
 from ._plots import plot_class_iou, plot_comparison, plot_confusion
 from ._report import ClassScores, EvaluationReport, ImageScores
 from ._sides import merge_sides

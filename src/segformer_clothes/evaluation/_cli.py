@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..result import SegmentationResult
-from ._annotations import FilePair, Pairing, load_label_map, pair_folders
 from ._evaluate import evaluate
+from ._label_maps import load_label_map
+from ._pairing import FilePair, Pairing, pair_folders, photo_for, photos_in
+from ._plots import plot_comparison
 from ._report import EvaluationReport
 
 __all__ = ["add_parser", "run"]
@@ -19,8 +19,6 @@ __all__ = ["add_parser", "run"]
 
 _USAGE_ERROR = 2
 _FAILED = 1
-_PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
-_TRAILING_NUMBER = re.compile(r"(\d+)$")
 
 DESCRIPTION = """\
 Score predicted label maps against annotations, pooled over the dataset: IoU, Dice,
@@ -173,48 +171,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _photo_finder(folder: Path | None) -> dict[str, Path]:
-    """stem -> photo, and '#<number>' -> photo for stems ending in a number."""
-    found: dict[str, Path] = {}
-    if folder is None:
-        return found
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() in _PHOTO_SUFFIXES:
-            found[path.stem] = path
-            match = _TRAILING_NUMBER.search(path.stem)
-            if match:
-                found.setdefault(f"#{int(match.group(1))}", path)
-    return found
-
-
-def _photo_for(pair: FilePair, photos: dict[str, Path]) -> Path | None:
-    for stem in (pair.prediction.stem, pair.annotation.stem):
-        if stem in photos:
-            return photos[stem]
-        match = _TRAILING_NUMBER.search(stem)
-        if match and f"#{int(match.group(1))}" in photos:
-            return photos[f"#{int(match.group(1))}"]
-    if pair.prediction.suffix.lower() == ".png":
-        # A label map written by `segformer-clothes segment` remembers its photo.
-        try:
-            source = SegmentationResult.load(pair.prediction).source
-        except (ValueError, OSError):
-            return None
-        if source is not None and Path(source).is_file():
-            return Path(source)
-    return None
-
-
 def _write_plots(report: EvaluationReport, pairing: Pairing, args: argparse.Namespace) -> int:
-    from ._plots import plot_comparison
-
     folder: Path = args.plots
     folder.mkdir(parents=True, exist_ok=True)
     report.plot("iou").savefig(folder / "class_iou.png", dpi=110)
     report.plot("confusion").savefig(folder / "confusion.png", dpi=110)
     written = 2
     by_name = {pair.name: pair for pair in pairing.pairs}
-    photos = _photo_finder(args.images)
+    photos = photos_in(args.images)
     worst: Sequence[str] = [image.name for image in report.per_image[: max(args.panels, 0)]]
     if worst:
         (folder / "images").mkdir(exist_ok=True)
@@ -223,7 +187,7 @@ def _write_plots(report: EvaluationReport, pairing: Pairing, args: argparse.Name
         figure = plot_comparison(
             load_label_map(pair.prediction),
             load_label_map(pair.annotation),
-            image=_photo_for(pair, photos),
+            image=photo_for(pair, photos),
             ignore_index=args.ignore_index,
             title=name,
         )

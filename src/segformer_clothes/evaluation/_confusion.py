@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 
 from ..labels import CLOTHES_LABELS, LabelSet
-from ..result import SegmentationResult
+from ._label_maps import as_label_map
 from ._report import EvaluationReport, ImageScores, image_scores
 from ._sides import merge_sides as _merge_sides
 
-__all__ = ["ConfusionMatrix", "as_label_map"]
+__all__ = ["ConfusionMatrix"]
 
 # Pixels counted per np.bincount call on the uint8 path: bounds the scratch buffer (8 MiB)
 # whatever the image size, so memory stays flat.
@@ -20,23 +20,6 @@ _CHUNK = 1 << 20
 _LITTLE_ENDIAN = sys.byteorder == "little"
 # Below this many pixels the 65,536-bin histogram of the uint8 path costs more than it saves.
 _SMALL = 1 << 16
-
-
-def as_label_map(value: Any, role: str) -> np.ndarray:
-    """A 2-D integer array of class ids from an array or a `SegmentationResult`."""
-    if isinstance(value, SegmentationResult):
-        return value.label_map
-    array = np.asarray(value)
-    if array.dtype == np.bool_:
-        return array.view(np.uint8)
-    if not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(
-            f"the {role} must hold integer class ids, got dtype {array.dtype}; "
-            "convert it with .astype(np.uint8) if its values are whole class ids"
-        )
-    if array.ndim != 2:
-        raise ValueError(f"the {role} must be a 2-D label map (height, width), got {array.shape}")
-    return array
 
 
 class ConfusionMatrix:

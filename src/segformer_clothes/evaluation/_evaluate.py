@@ -12,8 +12,9 @@ import numpy as np
 
 from ..labels import CLOTHES_LABELS, LabelSet
 from ..result import SegmentationResult
-from ._annotations import load_label_map, pair_folders
 from ._confusion import ConfusionMatrix
+from ._label_maps import load_label_map
+from ._pairing import pair_folders
 from ._report import EvaluationReport
 
 __all__ = ["evaluate"]

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..images import ImageInput, load_image
 from ..labels import CLOTHES_LABELS, LabelSet
-from ._confusion import as_label_map
+from ._label_maps import as_label_map
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
