@@ -19,6 +19,10 @@ Example:
 
 from __future__ import annotations
 
+# The private modules form layers, bottom first; each imports only those listed before it:
+# _label_maps (reading and checking label maps), _pairing (files paired by name), _sides,
+# _counting (one image's counts), _scores, _figures, _report, _confusion (ConfusionMatrix),
+# _evaluate, _plots, and the command on top (_cli).
 from ._confusion import ConfusionMatrix
 from ._evaluate import evaluate
 from ._label_maps import load_label_map

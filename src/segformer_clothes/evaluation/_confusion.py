@@ -1,25 +1,23 @@
-"""`ConfusionMatrix`: pixel counts of (annotated class, predicted class), pooled over images."""
+"""`ConfusionMatrix`: pixel counts of (annotated class, predicted class), pooled over images.
+
+It counts image by image, merges counts made apart, and scores the total as a report.
+"""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
 
 from ..labels import CLOTHES_LABELS, LabelSet
+from ._counting import count_image
 from ._label_maps import as_label_map
-from ._report import EvaluationReport, ImageScores, image_scores
+from ._report import EvaluationReport, ImageScores
+from ._scores import image_scores
+from ._sides import fold_counts
 from ._sides import merge_sides as _merge_sides
 
 __all__ = ["ConfusionMatrix"]
-
-# Pixels counted per np.bincount call on the uint8 path: bounds the scratch buffer (8 MiB)
-# whatever the image size, so memory stays flat.
-_CHUNK = 1 << 20
-_LITTLE_ENDIAN = sys.byteorder == "little"
-# Below this many pixels the 65,536-bin histogram of the uint8 path costs more than it saves.
-_SMALL = 1 << 16
 
 
 class ConfusionMatrix:
@@ -156,23 +154,11 @@ class ConfusionMatrix:
         """
         predicted = as_label_map(prediction, "prediction")
         annotated = as_label_map(target, "annotation")
-        if predicted.shape != annotated.shape:
-            raise ValueError(
-                f"the prediction is {predicted.shape[1]}x{predicted.shape[0]} (width x height) "
-                f"but the annotation is {annotated.shape[1]}x{annotated.shape[0]}; "
-                "they must be label maps of the same photo at the same size"
-            )
-        if (
-            predicted.dtype == np.uint8
-            and annotated.dtype == np.uint8
-            and predicted.size >= _SMALL
-            and _LITTLE_ENDIAN
-        ):
-            counts = self._count_uint8(predicted, annotated)
-        else:
-            counts = self._count_any(predicted, annotated)
+        counts, self._scratch = count_image(
+            predicted, annotated, self.num_classes, self.ignore_index, self._scratch
+        )
         if self._lookup is not None:
-            counts = _fold(counts, self._lookup, len(self.labels))
+            counts = fold_counts(counts, self._lookup, len(self.labels))
         self._matrix += counts
         if self.per_image:
             accuracy, mean_iou = image_scores(counts)
@@ -184,70 +170,6 @@ class ConfusionMatrix:
                 )
             )
         return counts
-
-    def _count_uint8(self, predicted: np.ndarray, annotated: np.ndarray) -> np.ndarray:
-        # Write each pixel's pair as the two low bytes of an int64 (annotation * 256 +
-        # prediction): no arithmetic, no temporary arrays, and the full 256 x 256 histogram
-        # checks every value's range for free.
-        pixels = predicted.size
-        chunk = min(pixels, _CHUNK)
-        if self._scratch is None or self._scratch.size < chunk:
-            self._scratch = np.zeros(chunk, dtype=np.int64)
-        scratch = self._scratch[:chunk]
-        byte_view = scratch.view(np.uint8).reshape(chunk, 8)
-        flat_predicted = predicted.reshape(-1)
-        flat_annotated = annotated.reshape(-1)
-        histogram: np.ndarray | None = None
-        for start in range(0, pixels, chunk):
-            stop = min(start + chunk, pixels)
-            size = stop - start
-            byte_view[:size, 0] = flat_predicted[start:stop]
-            byte_view[:size, 1] = flat_annotated[start:stop]
-            part = np.bincount(scratch[:size], minlength=65536)
-            histogram = part if histogram is None else histogram + part
-        assert histogram is not None
-        table = histogram.reshape(256, 256)
-        n = self.num_classes
-        # Every pixel is either scored (both ids < n) or ignored with a valid prediction:
-        # two small sums check the range of all values without another pass over the image.
-        in_range = int(table[:n, :n].sum())
-        if self.ignore_index is not None and 0 <= self.ignore_index <= 255:
-            in_range += int(table[self.ignore_index, :n].sum()) if self.ignore_index >= n else 0
-        if in_range != pixels:
-            # Rare path: let the general check say exactly what is wrong.
-            self._check_range(predicted, annotated)
-        counts: np.ndarray = table[:n, :n].copy()
-        if self.ignore_index is not None and 0 <= self.ignore_index < n:
-            counts[self.ignore_index] = 0
-        return counts
-
-    def _count_any(self, predicted: np.ndarray, annotated: np.ndarray) -> np.ndarray:
-        self._check_range(predicted, annotated)
-        n = self.num_classes
-        if self.ignore_index is not None:
-            keep = annotated != self.ignore_index
-            if not keep.all():
-                predicted, annotated = predicted[keep], annotated[keep]
-        keys = annotated.astype(np.int64).reshape(-1) * n + predicted.reshape(-1)
-        return np.bincount(keys, minlength=n * n).reshape(n, n)
-
-    def _check_range(self, predicted: np.ndarray, annotated: np.ndarray) -> None:
-        n = self.num_classes
-        wrong = _outside(predicted, n)
-        if wrong is not None:
-            raise ValueError(
-                f"the prediction holds class id {wrong}, outside 0..{n - 1}; predictions "
-                "must be class ids of the label set (pass labels=... for another model)"
-            )
-        if self.ignore_index is not None:
-            annotated = annotated[annotated != self.ignore_index]
-        wrong = _outside(annotated, n)
-        if wrong is not None:
-            raise ValueError(
-                f"the annotation holds class id {wrong}, outside 0..{n - 1} and not "
-                f"ignore_index ({self.ignore_index}); check the annotation file or pass "
-                "ignore_index=..."
-            )
 
     # ------------------------------------------------------------------ combining
 
@@ -295,22 +217,3 @@ class ConfusionMatrix:
         return EvaluationReport.from_matrix(
             self._matrix, labels=self.labels, per_image=self._images
         )
-
-
-def _outside(label_map: np.ndarray, num_classes: int) -> int | None:
-    """A value of the label map outside 0..num_classes-1, or None."""
-    if not label_map.size:
-        return None
-    low, high = int(label_map.min()), int(label_map.max())
-    if low < 0:
-        return low
-    return high if high >= num_classes else None
-
-
-def _fold(counts: np.ndarray, lookup: np.ndarray, size: int) -> np.ndarray:
-    """Sum rows and columns of classes that map to the same merged class."""
-    folded = np.zeros((size, counts.shape[1]), dtype=np.int64)
-    np.add.at(folded, lookup, counts)
-    result = np.zeros((size, size), dtype=np.int64)
-    np.add.at(result.T, lookup, folded.T)
-    return result

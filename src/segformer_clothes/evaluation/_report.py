@@ -12,18 +12,14 @@ import attrs
 import numpy as np
 
 from ..labels import LabelSet
+from ._figures import class_iou_figure, confusion_figure
+from ._scores import scores_from_matrix
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = [
-    "ClassScores",
-    "EvaluationReport",
-    "ImageScores",
-    "image_scores",
-    "scores_from_matrix",
-]
+__all__ = ["ClassScores", "EvaluationReport", "ImageScores"]
 
 
 @attrs.frozen
@@ -74,65 +70,6 @@ class ImageScores:
     mean_iou: float
 
 
-@attrs.frozen
-class _Scores:
-    iou: np.ndarray
-    dice: np.ndarray
-    precision: np.ndarray
-    recall: np.ndarray
-    target_pixels: np.ndarray
-    predicted_pixels: np.ndarray
-    pixel_accuracy: float
-    mean_iou: float
-    mean_dice: float
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    out = np.full(numerator.shape, np.nan)
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
-    return out
-
-
-def _nanmean(values: np.ndarray) -> float:
-    present = values[~np.isnan(values)]
-    return float(present.mean()) if present.size else math.nan
-
-
-def scores_from_matrix(matrix: np.ndarray) -> _Scores:
-    """Every score of a confusion matrix (rows: annotations, columns: predictions)."""
-    true_positive = np.diagonal(matrix).astype(np.float64)
-    target_pixels = matrix.sum(axis=1)
-    predicted_pixels = matrix.sum(axis=0)
-    union = target_pixels + predicted_pixels - true_positive
-    iou = _ratio(true_positive, union)
-    dice = _ratio(2 * true_positive, (target_pixels + predicted_pixels).astype(np.float64))
-    total = int(target_pixels.sum())
-    return _Scores(
-        iou=iou,
-        dice=dice,
-        precision=_ratio(true_positive, predicted_pixels.astype(np.float64)),
-        recall=_ratio(true_positive, target_pixels.astype(np.float64)),
-        target_pixels=target_pixels,
-        predicted_pixels=predicted_pixels,
-        pixel_accuracy=float(true_positive.sum() / total) if total else math.nan,
-        mean_iou=_nanmean(iou),
-        mean_dice=_nanmean(dice),
-    )
-
-
-def image_scores(matrix: np.ndarray) -> tuple[float, float]:
-    """Pixel accuracy and mean IoU of one image's matrix: the same definitions as
-    `scores_from_matrix`, with only what a per-image record needs (it runs per image)."""
-    true_positive = np.diagonal(matrix)
-    total = int(matrix.sum())
-    if total == 0:
-        return math.nan, math.nan
-    union = matrix.sum(axis=1) + matrix.sum(axis=0) - true_positive
-    present = union > 0
-    mean_iou = float((true_positive[present] / union[present]).mean())
-    return int(true_positive.sum()) / total, mean_iou
-
-
 def _worst_first(records: Iterable[ImageScores]) -> tuple[ImageScores, ...]:
     # NaN (an image whose pixels were all ignored) goes last; ties keep the input order.
     return tuple(sorted(records, key=lambda r: (math.isnan(r.mean_iou), r.mean_iou)))
@@ -175,10 +112,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric_from: i
 
 @attrs.frozen
 class EvaluationReport:
-    """How accurate a segmentation is over a dataset, pooled as DESIGN section 5 defines.
+    """How accurate a segmentation is over a dataset, the scores pooled over all its images.
 
     The confusion matrix is summed over every image, then each class gets IoU, Dice,
-    precision and recall. A class with no annotated and no predicted pixel has NaN scores
+    precision and recall (as HF evaluate's mean_iou, mmsegmentation and torchmetrics
+    compute them). A class with no annotated and no predicted pixel has NaN scores
     and is left out of the means (a mean over all classes, Background included).
 
     Attributes:
@@ -353,10 +291,15 @@ class EvaluationReport:
             ImportError: matplotlib is not installed; ``pip install "segformer-clothes[plot]"``.
             ValueError: an unknown ``kind``.
         """
-        from ._plots import plot_class_iou, plot_confusion
-
         if kind == "iou":
-            return plot_class_iou(self, ax=ax)
+            names = list(self.per_class)
+            return class_iou_figure(
+                names,
+                [self.per_class[name].iou for name in names],
+                [self.labels.color(name) for name in names],
+                self.mean_iou,
+                ax,
+            )
         if kind == "confusion":
-            return plot_confusion(self, ax=ax)
+            return confusion_figure(self.confusion_matrix, self.labels.names, ax)
         raise ValueError(f"kind must be 'iou' or 'confusion', got {kind!r}")

@@ -1,4 +1,7 @@
-"""Folding left/right classes together (Left-shoe + Right-shoe -> Shoes) for garment scores."""
+"""Folding left/right classes together (Left-shoe + Right-shoe -> Shoes) for garment scores.
+
+`merge_sides` folds the label set; `fold_counts` folds a confusion matrix counted with it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import numpy as np
 
 from ..labels import LabelSet
 
-__all__ = ["merge_sides"]
+__all__ = ["fold_counts", "merge_sides"]
 
 _SIDE = re.compile(r"^(left|right)[-_ ](.+)$", re.IGNORECASE)
 
@@ -63,3 +66,24 @@ def merge_sides(labels: LabelSet) -> tuple[LabelSet, np.ndarray]:
         if group not in lowered
     }
     return LabelSet(names, groups=groups, palette=palette), lookup
+
+
+def fold_counts(counts: np.ndarray, lookup: np.ndarray, size: int) -> np.ndarray:
+    """Sum the rows and columns of a confusion matrix whose classes map to one merged class.
+
+    Args:
+        counts: an N×N matrix counted with the original label set.
+        lookup: old class id -> new class id, as `merge_sides` returns it.
+        size: the number of merged classes.
+
+    Example:
+        >>> import numpy as np
+        >>> counts = np.array([[1, 2, 0], [0, 3, 4], [5, 0, 6]])
+        >>> fold_counts(counts, np.array([0, 1, 1]), 2).tolist()
+        [[1, 2], [5, 13]]
+    """
+    folded = np.zeros((size, counts.shape[1]), dtype=np.int64)
+    np.add.at(folded, lookup, counts)
+    result = np.zeros((size, size), dtype=np.int64)
+    np.add.at(result.T, lookup, folded.T)
+    return result
