@@ -123,7 +123,7 @@ def speed(size: int, repeat: int, batch: int) -> Measurement:
         ours=series["ours"],
         baselines={"HF evaluate style (3 histograms per image)": series["hf"]},
         floor=series["floor"],
-        target=">= 0.8x the floor (issue 4)",
+        target=">= 0.8x the floor",
         notes=(
             f"{batch} pairs per sample, {repeat} samples, one thread; ours checks every id's "
             "range, leaves ignore_index out and keeps a per-image record; the floor does none "
@@ -183,7 +183,7 @@ def memory(size: int, many: int, few: int) -> Measurement:
             f"ours over {few:,} pairs": [ours_few],
             f"HF evaluate style over {few:,} pairs, streamed": [hf_few],
         },
-        target="flat in the number of images (issue 4)",
+        target="flat in the number of images",
         notes=(
             f"tracemalloc peak above the start, numpy buffers included; the {many:,} pairs "
             f"would take {held:,.0f} MiB if held in lists (as HF evaluate's compute() takes "
