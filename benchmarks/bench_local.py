@@ -29,8 +29,10 @@ import numpy as np
 from PIL import Image
 
 from _harness import Measurement
-from segformer_clothes._local_models import B3_SIZES, TINY_SIZES, save_random_segformer
 from segformer_clothes.local import LocalSegmenter
+from segformer_clothes.testing import B3_SEGFORMER_SIZES as B3_SIZES
+from segformer_clothes.testing import TINY_SEGFORMER_SIZES as TINY_SIZES
+from segformer_clothes.testing import save_random_segformer
 
 TARGET = ">= 1.5x the pipeline (issue 6)"
 # Catalogue photos: portrait and landscape, a few sizes, as a shop's images are.

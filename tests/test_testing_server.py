@@ -1,4 +1,4 @@
-"""`FakeInferenceServer` speaks the wire format of DESIGN.md section 1, raw over HTTP."""
+"""`FakeInferenceServer` speaks the wire format of the Inference API, raw over HTTP."""
 
 from __future__ import annotations
 
@@ -239,3 +239,10 @@ def test_statuses_are_counted_under_plain_ints() -> None:
             httpx.post(server.url, content=photo.getvalue(), headers={"content-type": "image/png"})
         assert dict(server.statuses) == {500: 1, 200: 1}
         assert all(type(status) is int for status in server.statuses)
+
+
+def test_the_server_answers_with_the_formats_encoder() -> None:
+    # One encoder for the server, SegmentationResult.to_response and users' tables.
+    from segformer_clothes.formats import encode_answer as formats_encode_answer
+
+    assert encode_answer is formats_encode_answer
