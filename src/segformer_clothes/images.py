@@ -249,6 +249,15 @@ def prepare_upload(image: ImageInput, *, max_side: int | None = None) -> Upload:
     Raises:
         InvalidImageError: missing file, folder, empty or truncated file, not an image,
             decompression bomb, unusable array; the message names the input.
+
+    Example:
+        >>> import io
+        >>> from PIL import Image
+        >>> buffer = io.BytesIO()
+        >>> Image.new("RGB", (3000, 2000)).save(buffer, format="JPEG")
+        >>> upload = prepare_upload(buffer.getvalue(), max_side=1500)
+        >>> upload.mime, upload.size, upload.sent_size
+        ('image/jpeg', (3000, 2000), (1500, 1000))
     """
     if max_side is not None and max_side < 1:
         raise ValueError(f"max_side must be a positive number of pixels, got {max_side}")
@@ -285,6 +294,11 @@ def image_size(image: ImageInput) -> tuple[int, int]:
 
     The EXIF orientation of encoded inputs (paths, bytes, files) is applied; PIL images and
     arrays are taken as they are.
+
+    Example:
+        >>> import numpy as np
+        >>> image_size(np.zeros((20, 30, 3), dtype=np.uint8))
+        (30, 20)
     """
     if isinstance(image, Image.Image):
         return image.size
@@ -301,6 +315,12 @@ def load_image(image: ImageInput) -> Image.Image:
 
     Raises:
         InvalidImageError: the input cannot be read as an image.
+
+    Example:
+        >>> import numpy as np
+        >>> picture = load_image(np.zeros((20, 30), dtype=np.uint8))
+        >>> picture.mode, picture.size
+        ('RGB', (30, 20))
     """
     pil, data = _to_pil(image)
     upright = ImageOps.exif_transpose(pil) if data is not None else pil

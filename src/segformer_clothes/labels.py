@@ -226,6 +226,10 @@ class LabelSet:
 
         Raises:
             KeyError: the name or id is not in this set; the message lists the valid names.
+
+        Example:
+            >>> CLOTHES_LABELS.id("PANTS"), CLOTHES_LABELS.id(6)
+            (6, 6)
         """
         if isinstance(label, str):
             try:
@@ -242,11 +246,21 @@ class LabelSet:
         raise KeyError(f"class id {class_id} is outside 0..{len(self.names) - 1}")
 
     def name(self, label: str | int) -> str:
-        """Return the canonical name of a class id or name."""
+        """Return the canonical name of a class id or name.
+
+        Example:
+            >>> CLOTHES_LABELS.name(9), CLOTHES_LABELS.name("left-SHOE")
+            ('Left-shoe', 'Left-shoe')
+        """
         return self.names[self.id(label)]
 
     def ids(self, label_or_group: str | int) -> tuple[int, ...]:
-        """Return the class ids a label or group name stands for (one id for a label)."""
+        """Return the class ids a label or group name stands for (one id for a label).
+
+        Example:
+            >>> CLOTHES_LABELS.ids("arms"), CLOTHES_LABELS.ids("Bag")
+            ((14, 15), (16,))
+        """
         if isinstance(label_or_group, str):
             group = self.groups.get(label_or_group.lower())
             if group is not None:
@@ -254,13 +268,23 @@ class LabelSet:
         return (self.id(label_or_group),)
 
     def color(self, label: str | int) -> Color:
-        """Return the RGB colour of a class (the palette wraps around by index)."""
+        """Return the RGB colour of a class (the palette wraps around by index).
+
+        Example:
+            >>> CLOTHES_LABELS.color("Background")
+            (0, 0, 0)
+        """
         return self.palette[self.id(label) % len(self.palette)]
 
     def palette_array(self) -> list[int]:
         """The colours as a flat ``[r0, g0, b0, r1, ...]`` list of 256 entries.
 
         Ready for ``PIL.Image.Image.putpalette``.
+
+        Example:
+            >>> flat = CLOTHES_LABELS.palette_array()
+            >>> len(flat), tuple(flat[12:15]) == CLOTHES_LABELS.color(4)
+            (768, True)
         """
         flat: list[int] = []
         for i in range(256):

@@ -197,6 +197,12 @@ class SegmentationResult:
 
         Raises:
             KeyError: unknown name or id; the message lists the valid ones.
+
+        Example:
+            >>> import numpy as np
+            >>> result = SegmentationResult(np.array([[9, 10, 4]], dtype=np.uint8))
+            >>> result.mask("shoes").tolist(), result.mask(4).tolist()
+            ([[True, True, False]], [[False, False, True]])
         """
         ids = self.labels.ids(label)
         if len(ids) == 1:
@@ -260,6 +266,14 @@ class SegmentationResult:
 
         Raises:
             ValueError: no photo, a photo of another size, or ``alpha`` outside 0..1.
+
+        Example:
+            >>> import numpy as np
+            >>> from PIL import Image
+            >>> result = SegmentationResult(np.array([[0, 6]], dtype=np.uint8))
+            >>> picture = result.overlay(Image.new("RGB", (2, 1), "white"), alpha=1.0)
+            >>> picture.getpixel((0, 0)), picture.getpixel((1, 0)) == result.labels.color(6)
+            ((255, 255, 255), True)
         """
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
@@ -291,6 +305,15 @@ class SegmentationResult:
         Returns:
             An RGBA image of the box around the label, transparent outside it, or None when
             the label is absent.
+
+        Example:
+            >>> import numpy as np
+            >>> from PIL import Image
+            >>> label_map = np.zeros((4, 6), dtype=np.uint8)
+            >>> label_map[1:3, 2:5] = 4
+            >>> result = SegmentationResult(label_map, image=Image.new("RGB", (6, 4)))
+            >>> result.crop("upper-clothes").size, result.crop("hat")
+            ((3, 2), None)
         """
         _drawing.check_padding(padding)
         mask = self.mask(label)
@@ -305,7 +328,15 @@ class SegmentationResult:
         labels: Iterable[str | int] | str = "garments",
     ) -> dict[str, Image.Image]:
         """Label name -> cut-out, for the labels present among ``labels`` (a group name or a
-        list of names/ids; the garments by default). The photo is decoded once."""
+        list of names/ids; the garments by default). The photo is decoded once.
+
+        Example:
+            >>> import numpy as np
+            >>> from PIL import Image
+            >>> result = SegmentationResult(np.array([[2, 4, 6]], dtype=np.uint8))
+            >>> sorted(result.crops(Image.new("RGB", (3, 1))))  # Hair is not a garment
+            ['Pants', 'Upper-clothes']
+        """
         wanted = (
             self.labels.ids(labels)
             if isinstance(labels, str)
@@ -329,6 +360,15 @@ class SegmentationResult:
 
         Returns the path written. `SegmentationResult.load` reads it back exactly; the file
         is the one `segformer_clothes.formats.label_map_png` writes and reads.
+
+        Example:
+            >>> import tempfile
+            >>> import numpy as np
+            >>> result = SegmentationResult(np.eye(3, dtype=np.uint8) * 4, source="look.jpg")
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     again = SegmentationResult.load(result.save(Path(folder) / "look.png"))
+            >>> again == result, again.source
+            (True, 'look.jpg')
         """
         return write_label_map_png(path, self.label_map, labels=self.labels, source=self.source)
 
