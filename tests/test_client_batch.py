@@ -11,6 +11,7 @@ import threading
 import time
 import warnings
 from contextlib import aclosing
+from typing import Any
 
 import anyio
 import httpx
@@ -454,3 +455,39 @@ def test_one_client_shared_by_threads(server):
     check_in_order(results, 18)
     assert client.stats.requests == 18
     assert client.stats.succeeded == 18
+
+
+def test_a_batch_closed_inside_its_own_worker_thread_does_not_deadlock():
+    # The garbage collector may finalise a dropped iterator in any thread, a worker of its own
+    # batch included. Closing there must not wait for the batch, which waits for that worker.
+    from segformer_clothes import SegmentationResult
+    from segformer_clothes.backends import BaseSegmenter
+
+    holder: dict[str, Any] = {}
+    closed_inside = threading.Event()
+    first_delivered = threading.Event()
+
+    def work(images: list[Any]) -> list[Any]:
+        if images == ["second"]:
+            first_delivered.wait(10)  # the consumer holds the first result and stops iterating
+            holder["results"].close()  # what a collection in this thread would do
+            closed_inside.set()
+        return [SegmentationResult(np.zeros((2, 2), np.uint8)) for _ in images]
+
+    class InWorkerThreads(BaseSegmenter):
+        _concurrency = 2
+
+        async def _asegment_chunk(self, images):
+            return await anyio.to_thread.run_sync(work, images)
+
+    threads_before = threading.active_count()
+    results = InWorkerThreads().segment_many(["first", "second", "third"])
+    holder["results"] = results
+    assert next(results).size == (2, 2)  # "second" is read ahead, in a worker thread
+    first_delivered.set()
+    assert closed_inside.wait(10), "the close inside the worker thread did not return"
+    deadline = time.monotonic() + 10
+    while threading.active_count() > threads_before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert threading.active_count() <= threads_before
+    assert next(results, None) is None  # closed: nothing more comes

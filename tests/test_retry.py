@@ -1,4 +1,4 @@
-"""The pure retry rules and their use by tenacity's Retrying and AsyncRetrying."""
+"""The pure retry rules and their use by tenacity's Retrying."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import pytest
 
 from segformer_clothes._retry import (
     RetryPolicy,
-    TruncatedResponseError,
-    async_retrying,
     parse_retry_after,
     retry_delay,
     retrying,
@@ -27,6 +25,7 @@ from segformer_clothes.errors import (
     RequestTimeoutError,
     ResponseFormatError,
     ServerError,
+    TruncatedResponseError,
 )
 
 
@@ -131,21 +130,3 @@ def test_retrying_reraises_the_last_error_and_stops_at_the_deadline():
 def test_not_retried_errors_are_raised_at_once():
     with pytest.raises(BadRequestError):
         run_sync(RetryPolicy(), [BadRequestError("400", status_code=400)])
-
-
-@pytest.mark.anyio
-async def test_async_retrying_uses_the_same_rules(anyio_backend):
-    waits: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    script: list[Exception] = [NetworkError("reset"), RateLimitError("429", retry_after=0.5)]
-    attempts = 0
-    async for attempt in async_retrying(RetryPolicy(max_retries=1), "photo", sleep):
-        with attempt:
-            attempts += 1
-            if script:
-                raise script.pop(0)
-    assert attempts == 3
-    assert waits[1] == 0.5

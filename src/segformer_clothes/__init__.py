@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .backends import Segmenter
 from .client import ClientStats, SegformerClothesClient
 from .errors import (
     APIError,
@@ -25,6 +26,7 @@ from .errors import (
     ResponseFormatError,
     SegformerClothesError,
     ServerError,
+    TruncatedResponseError,
 )
 from .labels import CLOTHES_LABELS, LabelSet
 from .result import SegmentationResult
@@ -50,7 +52,9 @@ __all__ = [
     "SegformerClothesClient",
     "SegformerClothesError",
     "SegmentationResult",
+    "Segmenter",
     "ServerError",
+    "TruncatedResponseError",
     "__version__",
 ]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from ._retry import TruncatedResponseError, retry_after_from_headers
+from ._retry import retry_after_from_headers
 from .errors import (
     APIError,
     AuthenticationError,
@@ -22,6 +22,7 @@ from .errors import (
     RateLimitError,
     RequestTimeoutError,
     ServerError,
+    TruncatedResponseError,
 )
 
 __all__ = ["check_answer", "error_for_status", "error_for_transport"]

@@ -1,8 +1,8 @@
 """When to try a request again and how long to wait: pure functions, handed to tenacity.
 
-`should_retry` and `retry_delay` are written once; `retrying` and `async_retrying` wrap them
-into tenacity's `Retrying` and `AsyncRetrying`, so the sync and async paths only differ in how
-they sleep.
+`should_retry` and `retry_delay` are written once; `retrying` wraps them into tenacity's
+`Retrying`. The client iterates it inside the plan of steps it writes once for its sync and
+async paths, and hands the waits tenacity asks for to whichever driver carries the plan out.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
-from tenacity import AsyncRetrying, RetryCallState, Retrying
+from tenacity import RetryCallState, Retrying
 
 from .errors import (
     ModelLoadingError,
@@ -27,8 +27,6 @@ from .errors import (
 
 __all__ = [
     "RetryPolicy",
-    "TruncatedResponseError",
-    "async_retrying",
     "parse_retry_after",
     "retry_delay",
     "retrying",
@@ -40,10 +38,6 @@ logger = logging.getLogger("segformer_clothes")
 DEFAULT_MAX_RETRIES = 10
 """With 30% transient faults an image fails all 11 attempts with probability 0.3**11, about
 one in 570,000: a catalogue gets through without losing an image."""
-
-
-class TruncatedResponseError(NetworkError):
-    """A 200 whose body was cut short (not complete JSON): retried like a dropped connection."""
 
 
 @attrs.frozen
@@ -67,8 +61,8 @@ class RetryPolicy:
 
 
 def should_retry(error: BaseException) -> bool:
-    """True for the failures DESIGN.md section 4 lists as transient: 408, 429, 5xx, timeouts,
-    network errors and a 200 cut short. Other 4xx and a complete answer in the wrong format are
+    """True for the transient failures: 408, 429, 5xx, timeouts, network errors and a 200 cut
+    short. Other 4xx and a complete answer in the wrong format are
     not retried.
 
     Example:
@@ -205,15 +199,9 @@ def retrying(
     sleep: Callable[[float], None],
     on_retry: Callable[[], None] = lambda: None,
 ) -> Retrying:
-    """A fresh tenacity `Retrying` for one image; ``on_retry`` is called before each retry."""
+    """A fresh tenacity `Retrying` for one image; ``on_retry`` is called before each retry.
+
+    ``sleep`` may just record the wait, for a driver that sleeps in its own way (the client's
+    async path sleeps with anyio before the next attempt).
+    """
     return Retrying(sleep=sleep, **_common(policy, source, on_retry))
-
-
-def async_retrying(
-    policy: RetryPolicy,
-    source: object,
-    sleep: Callable[[float], Awaitable[None]],
-    on_retry: Callable[[], None] = lambda: None,
-) -> AsyncRetrying:
-    """A fresh tenacity `AsyncRetrying` for one image (``sleep`` is anyio's, so trio works)."""
-    return AsyncRetrying(sleep=sleep, **_common(policy, source, on_retry))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -18,6 +17,7 @@ from dotenv import load_dotenv
 from tqdm import tqdm
 
 from ._catalogue import Photo, RecordLog, check_inputs, find_photos, read_records, write_atomically
+from .backends import Segmenter
 from .client import DEFAULT_MODEL
 from .errors import AuthenticationError, ModelNotFoundError, SegformerClothesError
 from .images import load_image
@@ -162,7 +162,7 @@ class _Outputs:
         return written
 
 
-def _segmenter(args: argparse.Namespace) -> Any:
+def _segmenter(args: argparse.Namespace) -> Segmenter:
     if args.local:
         from .local import LocalSegmenter
 
@@ -225,10 +225,7 @@ def run(args: argparse.Namespace) -> int:
         dynamic_ncols=True,
     )
     try:
-        with contextlib.ExitStack() as stack:
-            segmenter = _segmenter(args)
-            if hasattr(segmenter, "__exit__"):
-                stack.enter_context(segmenter)
+        with _segmenter(args) as segmenter:
             for outcome in segmenter.segment_many(to_do(), return_exceptions=True):
                 photo, began = in_flight.popleft()
                 record: dict[str, Any] = {"input": str(photo.path), "name": photo.name}

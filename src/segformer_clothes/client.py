@@ -21,43 +21,27 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
-import os
 import ssl
 import threading
 import time
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Iterable,
-    Iterator,
-    Mapping,
-)
-from types import TracebackType
-from typing import Any, Literal, overload
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import anyio
-import anyio.from_thread
-import anyio.to_thread
 import attrs
 import httpx
 
 from ._auth import Credentials, is_huggingface_host
-from ._batch import OrderedMap
 from ._ratelimit import RateLimiter
 from ._responses import check_answer, error_for_transport
-from ._retry import (
-    DEFAULT_MAX_RETRIES,
-    RetryPolicy,
-    async_retrying,
-    retry_after_from_headers,
-    retrying,
-)
+from ._retry import DEFAULT_MAX_RETRIES, RetryPolicy, retry_after_from_headers, retrying
+from ._steps import AsyncSteps, Call, Plan, Post, Sleep, SyncSteps
 from ._version import __version__
+from .backends.base import BaseSegmenter, ChunkWorker, Outcome, source_of
 from .errors import AuthenticationError, NetworkError, SegformerClothesError
-from .images import ImageInput, Upload, describe, prepare_upload
+from .images import ImageInput, Upload, prepare_upload
 from .labels import CLOTHES_LABELS, LabelSet
 from .result import SegmentationResult
 
@@ -103,7 +87,7 @@ class _Answer:
     sent_at: float
 
 
-class SegformerClothesClient:
+class SegformerClothesClient(BaseSegmenter):
     """A client for the SegFormer clothes model behind an HTTP inference API.
 
     Args:
@@ -169,6 +153,7 @@ class SegformerClothesClient:
             raise ValueError(f"endpoint_url must be an http(s) URL, got {endpoint_url!r}")
         self.timeout = float(timeout)
         self.max_concurrency = max_concurrency
+        self._concurrency = max_concurrency  # photos in flight in a batch (one per chunk)
         self.max_side = max_side
         self.labels = CLOTHES_LABELS if labels is None else labels
         self._credentials = Credentials.resolve(token, self.url)
@@ -205,28 +190,6 @@ class SegformerClothesClient:
             await self._async_http.aclose()
             self._async_http = None
         self.close()
-
-    def __enter__(self) -> SegformerClothesClient:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> SegformerClothesClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     @property
     def stats(self) -> ClientStats:
@@ -279,9 +242,6 @@ class SegformerClothesClient:
             return self._async_http
 
     # ----------------------------------------------------------------- one place for the rules
-
-    def _source(self, image: ImageInput) -> Any:
-        return image if isinstance(image, (str, os.PathLike)) else describe(image)
 
     def _check_can_send(self, source: object) -> None:
         if self._credentials.token is None and is_huggingface_host(self.url.host):
@@ -341,7 +301,51 @@ class SegformerClothesClient:
     def _done(self, error: Exception | None) -> None:
         self._count("failed" if error is not None else "succeeded")
 
-    # ----------------------------------------------------------------- sync
+    # ----------------------------------------------------------------- one photo, as steps
+
+    def _plan(self, image: ImageInput) -> Plan[SegmentationResult]:
+        """Everything one photo needs, written once for the sync and async drivers: read it,
+        then send it (following redirects) until an answer parses or the retries run out."""
+        source = source_of(image)
+        pending_sleeps: list[float] = []  # tenacity's waits, slept by the driver
+        try:
+            upload: Upload = yield Call(self._prepare, (image, source))
+            for attempt in retrying(self._policy, source, pending_sleeps.append, self._on_retry):
+                with attempt:
+                    if pending_sleeps:
+                        yield Sleep(pending_sleeps.pop())
+                    answer = yield from self._exchange(upload, source)
+                    result: SegmentationResult = yield Call(
+                        self._finish, (answer, image, upload, source)
+                    )
+        except Exception as error:  # cancellation is not a failure of the photo
+            self._done(error)
+            raise
+        self._done(None)
+        return result
+
+    def _exchange(self, upload: Upload, source: object) -> Plan[_Answer]:
+        delay = self._limiter.reserve()
+        if delay > 0:
+            logger.debug("waiting %.3f s for the rate limit", delay)
+            yield Sleep(delay)
+        hops = _Hops(self, upload, source)
+        while True:
+            url, headers = hops.next_request()
+            try:
+                response = yield Post(url, headers, upload.data)
+            except httpx.TransportError as error:
+                failure = hops.failure(error)
+            else:
+                answer = hops.answer(response)
+                if answer is None:
+                    continue
+                return answer
+            # Raised outside the except block: the httpx error (and its request, which holds
+            # the token) must not ride along as __context__.
+            raise failure
+
+    # ----------------------------------------------------------------- the backend hooks
 
     def segment(self, image: ImageInput) -> SegmentationResult:
         """Segment one photo.
@@ -366,291 +370,32 @@ class SegformerClothesClient:
             ...     client.segment(Image.new("RGB", (40, 80), "white")).labels_present
             ('Background',)
         """
-        source = self._source(image)
-        try:
-            upload = self._prepare(image, source)
-            http = self._sync_http()
-            for attempt in retrying(self._policy, source, self._sleep, self._on_retry):
-                with attempt:
-                    answer = self._exchange(http, upload, source)
-                    result = self._finish(answer, image, upload, source)
-        except Exception as error:  # cancellation is not a failure of the image
-            self._done(error)
-            raise
-        self._done(None)
-        return result
+        return SyncSteps(self._sync_http(), self._sleep).run(self._plan(image))
 
-    def _exchange(self, http: httpx.Client, upload: Upload, source: object) -> _Answer:
-        delay = self._limiter.reserve()
-        if delay > 0:
-            logger.debug("waiting %.3f s for the rate limit", delay)
-            self._sleep(delay)
-        hops = _Hops(self, upload, source)
-        while True:
-            url, headers = hops.next_request()
+    async def _achunk(self, http: httpx.AsyncClient, images: list[ImageInput]) -> list[Outcome]:
+        steps = AsyncSteps(http, self._async_sleep)
+        outcomes: list[Outcome] = []
+        for image in images:
             try:
-                response = http.post(url, content=upload.data, headers=headers)
-            except httpx.TransportError as error:
-                failure = hops.failure(error)
-            else:
-                answer = hops.answer(response)
-                if answer is None:
-                    continue
-                return answer
-            # Raised outside the except block: the httpx error (and its request, which holds
-            # the token) must not ride along as __context__.
-            raise failure
+                outcomes.append(await steps.run(self._plan(image)))
+            except SegformerClothesError as error:
+                outcomes.append(error)
+        return outcomes
 
-    @overload
-    def segment_many(
-        self,
-        images: Iterable[ImageInput],
-        *,
-        return_exceptions: Literal[False] = False,
-        progress: Callable[[int], object] | None = None,
-    ) -> Iterator[SegmentationResult]: ...
+    def _worker(self) -> ChunkWorker:
+        return functools.partial(self._achunk, self._loop_http())
 
-    @overload
-    def segment_many(
-        self,
-        images: Iterable[ImageInput],
-        *,
-        return_exceptions: Literal[True],
-        progress: Callable[[int], object] | None = None,
-    ) -> Iterator[SegmentationResult | SegformerClothesError]: ...
-
-    def segment_many(
-        self,
-        images: Iterable[ImageInput],
-        *,
-        return_exceptions: bool = False,
-        progress: Callable[[int], object] | None = None,
-    ) -> Iterator[SegmentationResult | SegformerClothesError]:
-        """Segment many photos, yielding results in input order.
-
-        At most ``max_concurrency`` requests are in flight, and ``images`` (any iterable, a
-        generator over millions of paths included) is read only a little ahead. The requests
-        run on a short-lived event loop in a worker thread that ends with the loop, so this
-        works in a plain script and inside a running event loop (a Jupyter cell) alike.
-        Breaking out of the loop cancels what is in flight.
-
-        Args:
-            images: the photos (paths, bytes, files, PIL images, arrays).
-            return_exceptions: False raises the first image's error that failed after its
-                retries (at its place in the order); True yields that error in its place and
-                goes on. Every error carries ``source``.
-            progress: called with the number of images done so far, after each one.
-
-        Example:
-            >>> from PIL import Image
-            >>> from segformer_clothes.testing import FakeInferenceServer
-            >>> photos = [Image.new("RGB", (30, 40), "red"), Image.new("RGB", (50, 20), "blue")]
-            >>> with FakeInferenceServer() as server, SegformerClothesClient(
-            ...     endpoint_url=server.url
-            ... ) as client:
-            ...     [result.size for result in client.segment_many(photos)]
-            [(30, 40), (50, 20)]
-        """
-        with anyio.from_thread.start_blocking_portal() as portal:
-            # Our own async client belongs to the caller's event loop, if any: the batch's loop
-            # gets a pool of its own. A client that was given is used as given.
-            given = self._async_http if not self._owns_async_http else None
-            http = given or self._new_async_http()
-            batch = self._batch(images, http, return_exceptions, None)
-            try:
-                done = 0
-                while True:
-                    try:
-                        item = portal.call(_next, batch)
-                    except StopAsyncIteration:
-                        break
-                    done += 1
-                    if progress is not None:
-                        progress(done)  # in the caller's thread, not the batch's
-                    yield item
-            finally:
-                portal.call(batch.aclose)
-                if http is not given:
-                    portal.call(http.aclose)
-
-    # ----------------------------------------------------------------- async
-
-    async def asegment(self, image: ImageInput) -> SegmentationResult:
-        """Segment one photo without blocking the event loop (asyncio or trio).
-
-        Reading the photo and parsing the answer run in worker threads.
-
-        Raises:
-            InvalidImageError, APIError, ResponseFormatError: as `segment` does.
-
-        Example:
-            >>> import anyio
-            >>> from PIL import Image
-            >>> from segformer_clothes.testing import FakeInferenceServer
-            >>> async def main(url):
-            ...     async with SegformerClothesClient(endpoint_url=url) as client:
-            ...         return (await client.asegment(Image.new("RGB", (8, 8)))).size
-            >>> with FakeInferenceServer() as server:
-            ...     anyio.run(main, server.url)
-            (8, 8)
-        """
-        http = self._loop_http()
-        source = self._source(image)
-        upload = await self._aprepare(image, source)
-        return await self._asegment_upload(http, image, upload, source)
-
-    async def _aprepare(self, image: ImageInput, source: object) -> Upload:
+    @contextlib.asynccontextmanager
+    async def _own_loop_worker(self) -> AsyncIterator[ChunkWorker]:
+        # Our own async pool belongs to the caller's event loop, if any: a sync batch's loop
+        # gets a pool of its own. A pool that was given is used as given.
+        given = self._async_http if not self._owns_async_http else None
+        http = given or self._new_async_http()
         try:
-            return await anyio.to_thread.run_sync(self._prepare, image, source)
-        except Exception as error:  # cancellation is not a failure of the image
-            self._done(error)
-            raise
-
-    async def _asegment_upload(
-        self, http: httpx.AsyncClient, image: ImageInput, upload: Upload, source: object
-    ) -> SegmentationResult:
-        try:
-            attempts = async_retrying(self._policy, source, self._async_sleep, self._on_retry)
-            async for attempt in attempts:
-                with attempt:
-                    answer = await self._aexchange(http, upload, source)
-                    result = await anyio.to_thread.run_sync(
-                        self._finish, answer, image, upload, source
-                    )
-        except Exception as error:  # cancellation is not a failure of the image
-            self._done(error)
-            raise
-        self._done(None)
-        return result
-
-    async def _aexchange(self, http: httpx.AsyncClient, upload: Upload, source: object) -> _Answer:
-        delay = self._limiter.reserve()
-        if delay > 0:
-            logger.debug("waiting %.3f s for the rate limit", delay)
-            await self._async_sleep(delay)
-        hops = _Hops(self, upload, source)
-        while True:
-            url, headers = hops.next_request()
-            try:
-                response = await http.post(url, content=upload.data, headers=headers)
-            except httpx.TransportError as error:
-                failure = hops.failure(error)
-            else:
-                answer = hops.answer(response)
-                if answer is None:
-                    continue
-                return answer
-            raise failure
-
-    @overload
-    def asegment_many(
-        self,
-        images: Iterable[ImageInput] | AsyncIterable[ImageInput],
-        *,
-        return_exceptions: Literal[False] = False,
-        progress: Callable[[int], object] | None = None,
-    ) -> AsyncIterator[SegmentationResult]: ...
-
-    @overload
-    def asegment_many(
-        self,
-        images: Iterable[ImageInput] | AsyncIterable[ImageInput],
-        *,
-        return_exceptions: Literal[True],
-        progress: Callable[[int], object] | None = None,
-    ) -> AsyncIterator[SegmentationResult | SegformerClothesError]: ...
-
-    def asegment_many(
-        self,
-        images: Iterable[ImageInput] | AsyncIterable[ImageInput],
-        *,
-        return_exceptions: bool = False,
-        progress: Callable[[int], object] | None = None,
-    ) -> AsyncIterator[SegmentationResult | SegformerClothesError]:
-        """Segment many photos concurrently, yielding results in input order.
-
-        Like `segment_many`, for ``async for`` (asyncio or trio); ``images`` may also be an
-        async iterable. Breaking out of the loop cancels what is in flight; the iterator is
-        also an async context manager, and ``aclose()`` waits until everything has stopped.
-
-        Example:
-            >>> import anyio
-            >>> from PIL import Image
-            >>> from segformer_clothes.testing import FakeInferenceServer
-            >>> async def main(url):
-            ...     photos = [Image.new("RGB", (size, size)) for size in (10, 20, 30)]
-            ...     async with SegformerClothesClient(endpoint_url=url) as client:
-            ...         return [r.size async for r in client.asegment_many(photos)]
-            >>> with FakeInferenceServer() as server:
-            ...     anyio.run(main, server.url)
-            [(10, 10), (20, 20), (30, 30)]
-        """
-        return self._batch(images, self._loop_http(), return_exceptions, progress)
-
-    def _batch(
-        self,
-        images: Iterable[ImageInput] | AsyncIterable[ImageInput],
-        http: httpx.AsyncClient,
-        return_exceptions: bool,
-        progress: Callable[[int], object] | None,
-    ) -> _BatchResults:
-        async def one(image: ImageInput) -> SegmentationResult:
-            source = self._source(image)
-            upload = await self._aprepare(image, source)
-            return await self._asegment_upload(http, image, upload, source)
-
-        # Read a little ahead of the requests in flight so that a slow image does not idle
-        # the others, but never more: memory stays flat over any number of photos.
-        outcomes = OrderedMap(
-            images, one, window=2 * self.max_concurrency, concurrency=self.max_concurrency
-        )
-        return _BatchResults(outcomes, return_exceptions, progress)
-
-
-class _BatchResults(AsyncIterator[SegmentationResult | SegformerClothesError]):
-    """The results of a batch in input order; an async iterator and context manager."""
-
-    def __init__(
-        self,
-        outcomes: OrderedMap[ImageInput, SegmentationResult],
-        return_exceptions: bool,
-        progress: Callable[[int], object] | None,
-    ) -> None:
-        self._outcomes = outcomes
-        self._return_exceptions = return_exceptions
-        self._progress = progress
-        self._done = 0
-
-    def __aiter__(self) -> _BatchResults:
-        return self
-
-    async def __anext__(self) -> SegmentationResult | SegformerClothesError:
-        outcome = await self._outcomes.__anext__()
-        self._done += 1
-        if self._progress is not None:
-            self._progress(self._done)
-        if outcome.error is None:
-            assert outcome.value is not None
-            return outcome.value
-        if self._return_exceptions and isinstance(outcome.error, SegformerClothesError):
-            return outcome.error
-        await self.aclose()
-        raise outcome.error
-
-    async def aclose(self) -> None:
-        """Cancel what is still in flight and wait until it has stopped."""
-        await self._outcomes.aclose()
-
-    async def __aenter__(self) -> _BatchResults:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+            yield functools.partial(self._achunk, http)
+        finally:
+            if http is not given:
+                await http.aclose()
 
 
 def _current_loop() -> object:
@@ -663,10 +408,6 @@ def _current_loop() -> object:
         return trio.lowlevel.current_trio_token()
 
 
-async def _next(iterator: AsyncIterator[Any]) -> Any:
-    return await anext(iterator)
-
-
 def _keepable(image: ImageInput, upload: Upload) -> ImageInput | None:
     """What the result may keep of the photo for overlays: the input itself, unless it was a
     file object already read (then the bytes sent, when they are the photo at full size)."""
@@ -676,8 +417,8 @@ def _keepable(image: ImageInput, upload: Upload) -> ImageInput | None:
 
 
 class _Hops:
-    """One attempt's requests, written once for both paths: the first to the endpoint, then
-    one per redirect, each with the headers (and token) its URL may get."""
+    """One attempt's requests: the first to the endpoint, then one per redirect, each with
+    the headers (and token) its URL may get."""
 
     def __init__(self, client: SegformerClothesClient, upload: Upload, source: object) -> None:
         self._client = client

@@ -14,6 +14,7 @@ The tree::
         │   └── ModelLoadingError  503 saying the model is loading
         ├── RequestTimeoutError  no answer within the timeout
         └── NetworkError         connection refused, reset or dropped
+            └── TruncatedResponseError  a 200 whose body was cut short
 
 Each error carries ``source`` (the input it is about, where known), and an `APIError`
 carries ``status_code``, ``request_id`` and the server's ``message`` where there is one.
@@ -40,6 +41,7 @@ __all__ = [
     "ResponseFormatError",
     "SegformerClothesError",
     "ServerError",
+    "TruncatedResponseError",
 ]
 
 
@@ -158,3 +160,7 @@ class RequestTimeoutError(APIError):
 
 class NetworkError(APIError):
     """The connection was refused, reset or dropped before a complete answer came."""
+
+
+class TruncatedResponseError(NetworkError):
+    """A 200 whose body was cut short (not complete JSON): retried like a dropped connection."""
