@@ -18,8 +18,8 @@ pytestmark = pytest.mark.local
 
 
 def test_segment_locally_needs_no_token_and_no_server(tmp_path: Path) -> None:
-    from segformer_clothes._local_models import save_random_segformer
     from segformer_clothes.local import LocalSegmenter
+    from segformer_clothes.testing import save_random_segformer
 
     model = save_random_segformer(tmp_path / "model")
     photos = tmp_path / "photos"

@@ -29,7 +29,7 @@ OTHER_LABELS = ("road", "car", "person", "tree")
 
 
 def save_model(folder: Path, **options: Any) -> Path:
-    from segformer_clothes._local_models import save_random_segformer
+    from segformer_clothes.testing import save_random_segformer
 
     return save_random_segformer(folder, **options)
 

@@ -18,11 +18,10 @@ from typing import IO, Any
 
 import attrs
 
+from .images import PHOTO_SUFFIXES
+
 logger = logging.getLogger("segformer_clothes")
 
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".jfif"}
-)
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -49,7 +48,7 @@ def _walk(root: Path, prefix: str) -> Iterator[Photo]:
     for folder, subfolders, files in os.walk(root):
         subfolders.sort()
         here = Path(folder)
-        photos = sorted(here / f for f in files if Path(f).suffix.lower() in IMAGE_SUFFIXES)
+        photos = sorted(here / f for f in files if Path(f).suffix.lower() in PHOTO_SUFFIXES)
         for photo in _names_in(root, photos):
             yield Photo(photo.path, f"{prefix}{photo.name}")
 

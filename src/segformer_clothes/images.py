@@ -154,10 +154,6 @@ def read_image_bytes(image: ImageInput) -> bytes:
     )
 
 
-# The local backend still imports the old private name; it goes once it uses read_image_bytes.
-_read_bytes = read_image_bytes
-
-
 def _open_checked(data: bytes, source: str, *, decode: bool = True) -> Image.Image:
     """Open (and, with ``decode``, fully decode) encoded bytes, turning every failure into
     InvalidImageError. Without ``decode`` only the header is read: size, mode, EXIF."""
