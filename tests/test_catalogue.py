@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from segformer_clothes._catalogue import (
+from segformer_clothes.catalogue import (
     RecordLog,
     check_inputs,
     find_photos,

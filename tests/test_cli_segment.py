@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from segformer_clothes import SegmentationResult
-from segformer_clothes._auth import find_token
+from segformer_clothes.backends.remote.auth import find_token
 from segformer_clothes.cli import main
 from segformer_clothes.testing import FakeInferenceServer, pixel_labels
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from conftest import MOCK_URL, answer_for, error_response
 from segformer_clothes import AuthenticationError, SegformerClothesClient
-from segformer_clothes._auth import find_token, is_huggingface_host
+from segformer_clothes.backends.remote.auth import find_token, is_huggingface_host
 from segformer_clothes.testing import FakeInferenceServer
 
 PHOTO = Image.new("RGB", (16, 16), "navy")

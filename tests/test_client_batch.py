@@ -26,7 +26,7 @@ from segformer_clothes import (
     SegformerClothesClient,
     SegmentationResult,
 )
-from segformer_clothes._batch import OrderedMap
+from segformer_clothes.backends.ordered import OrderedMap
 from segformer_clothes.testing import FakeInferenceServer, pixel_labels
 
 pytestmark = pytest.mark.integration
@@ -304,17 +304,17 @@ async def test_sync_methods_work_inside_a_running_event_loop(server, anyio_backe
 def test_clients_are_closed_after_use(server, monkeypatch):
     made: list[httpx.AsyncClient] = []
     client = SegformerClothesClient(endpoint_url=server.url)
-    original = client._new_async_http
+    original = client._pools.new_async
 
     def tracked() -> httpx.AsyncClient:
         made.append(original())
         return made[-1]
 
-    monkeypatch.setattr(client, "_new_async_http", tracked)
+    monkeypatch.setattr(client._pools, "new_async", tracked)
     with client:
         client.segment(photo(0))
         list(client.segment_many([photo(1), photo(2)]))
-        own = client._http
+        own = client._pools.sync_pool
     assert own is not None
     assert own.is_closed
     assert made
@@ -333,7 +333,7 @@ def test_injected_clients_are_not_closed(server):
 async def test_async_context_closes_its_async_client(server, anyio_backend):
     async with SegformerClothesClient(endpoint_url=server.url) as client:
         await client.asegment(photo(0))
-        own = client._async_http
+        own = client._pools.async_pool
     assert own is not None
     assert own.is_closed
 

@@ -325,6 +325,34 @@ def test_bad_device_and_batch_size(clothes_model: Path) -> None:
     assert LocalSegmenter(clothes_model, device="auto").device in ("cpu", "cuda:0", "cuda")
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_agrees_with_float32_on_almost_every_pixel(
+    clothes_model: Path, segmenter: LocalSegmenter, dtype: str
+) -> None:
+    import torch
+
+    half = LocalSegmenter(clothes_model, device="cpu", dtype=getattr(torch, dtype))
+    assert half.dtype == dtype
+    assert f"dtype={dtype!r}" in repr(half)
+    photos = [
+        Image.new("RGB", (64, 96), (200, 30, 60)),
+        Image.fromarray(np.random.default_rng(3).integers(0, 256, (80, 80, 3), dtype=np.uint8)),
+    ]
+    for photo, reference in zip(
+        half.segment_batch(photos), segmenter.segment_batch(photos), strict=True
+    ):
+        assert isinstance(photo, SegmentationResult)
+        assert isinstance(reference, SegmentationResult)
+        assert np.mean(photo.label_map == reference.label_map) >= 0.99
+
+
+def test_a_bad_dtype_is_refused_with_the_choices(clothes_model: Path) -> None:
+    from segformer_clothes.errors import SettingError
+
+    with pytest.raises(SettingError, match="dtype must be one of 'float32', 'float16', 'bfloat16'"):
+        LocalSegmenter(clothes_model, dtype="int8")
+
+
 def test_the_package_exports_the_same_class() -> None:
     import segformer_clothes
 
@@ -352,7 +380,7 @@ def test_the_folded_decode_head_gives_the_models_logits(clothes_model: Path) -> 
     import torch
     from transformers import SegformerForSemanticSegmentation
 
-    from segformer_clothes._local_head import fold_decode_head
+    from segformer_clothes.backends.local.decode_head import fold_decode_head
 
     network = SegformerForSemanticSegmentation.from_pretrained(clothes_model).eval()
     randomise_batch_norm(network, seed=3)
@@ -371,7 +399,7 @@ def test_a_head_of_another_shape_is_left_as_it_is(clothes_model: Path) -> None:
     import torch
     from transformers import SegformerForSemanticSegmentation
 
-    from segformer_clothes._local_head import fold_decode_head
+    from segformer_clothes.backends.local.decode_head import fold_decode_head
 
     network = SegformerForSemanticSegmentation.from_pretrained(clothes_model).eval()
     head = network.decode_head

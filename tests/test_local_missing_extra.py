@@ -40,5 +40,5 @@ def test_importing_the_package_never_imports_torch() -> None:
 
 
 def test_a_bad_batch_size_is_refused_before_anything_is_loaded() -> None:
-    with pytest.raises(ValueError, match="batch_size must be a whole number >= 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a whole number, 1 or more, got 0"):
         LocalSegmenter("any/model", batch_size=0)

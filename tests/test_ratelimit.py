@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from segformer_clothes._ratelimit import RateLimiter
+from segformer_clothes.backends.remote.ratelimit import RateLimiter
 
 
 class Clock:

@@ -7,7 +7,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from segformer_clothes._retry import (
+from segformer_clothes.backends.remote.retry import (
     RetryPolicy,
     parse_retry_after,
     retry_delay,

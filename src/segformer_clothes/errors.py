@@ -3,6 +3,7 @@
 The tree::
 
     SegformerClothesError
+    ├── SettingError             a setting is out of range (raised when it is given)
     ├── InvalidImageError        the input is not a usable image (raised before any request)
     ├── ResponseFormatError      a complete answer that is not the documented format
     └── APIError                 the server or the network failed the request
@@ -41,6 +42,7 @@ __all__ = [
     "ResponseFormatError",
     "SegformerClothesError",
     "ServerError",
+    "SettingError",
     "TruncatedResponseError",
 ]
 
@@ -62,6 +64,27 @@ class SegformerClothesError(Exception):
         if self.source is None:
             return self.message
         return f"{self.message} (input: {self.source})"
+
+
+class SettingError(SegformerClothesError, ValueError):
+    """A setting is out of range or of the wrong kind, raised when it is given, before any work.
+
+    Attributes:
+        setting: the name of the setting, as the Python API spells it (``max_retries``).
+        value: the value that was given.
+        requirement: what the value must be, in words (``"a whole number, 0 or more"``).
+
+    Example:
+        >>> error = SettingError("max_retries", -1, "a whole number, 0 or more")
+        >>> str(error)
+        'max_retries must be a whole number, 0 or more, got -1'
+    """
+
+    def __init__(self, setting: str, value: object, requirement: str) -> None:
+        super().__init__(f"{setting} must be {requirement}, got {value!r}")
+        self.setting = setting
+        self.value = value
+        self.requirement = requirement
 
 
 class InvalidImageError(SegformerClothesError, ValueError):

@@ -26,7 +26,7 @@ from __future__ import annotations
 from ._confusion import ConfusionMatrix
 from ._evaluate import evaluate
 from ._label_maps import load_label_map
-from ._pairing import FilePair, Pairing, SkippedFile, pair_folders
+from ._pairing import FilePair, NameIndex, Pairing, SkippedFile, pair_folders, photo_for, photos_in
 from ._plots import plot_class_iou, plot_comparison, plot_confusion
 from ._report import ClassScores, EvaluationReport, ImageScores
 from ._sides import merge_sides
@@ -37,12 +37,15 @@ __all__ = [
     "EvaluationReport",
     "FilePair",
     "ImageScores",
+    "NameIndex",
     "Pairing",
     "SkippedFile",
     "evaluate",
     "load_label_map",
     "merge_sides",
     "pair_folders",
+    "photo_for",
+    "photos_in",
     "plot_class_iou",
     "plot_comparison",
     "plot_confusion",

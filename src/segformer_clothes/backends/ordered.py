@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 
-__all__ = ["OrderedMap", "Outcome"]
+__all__ = ["ItemOutcome", "OrderedMap"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -33,7 +33,7 @@ R = TypeVar("R")
 _ASYNCIO_TASKS: set[asyncio.Task[None]] = set()  # strong references while tasks run
 
 
-class Outcome(Generic[T, R]):
+class ItemOutcome(Generic[T, R]):
     """One input and, once its worker finished, its value or its error."""
 
     __slots__ = ("_cancelled", "_scope", "error", "finished", "item", "value")
@@ -153,7 +153,7 @@ class OrderedMap(Generic[T, R]):
         self._iterator: Iterator[T] | AsyncIterator[T] | None = None
         self._work = work
         self._window = window
-        self._pending: deque[Outcome[T, R]] = deque()
+        self._pending: deque[ItemOutcome[T, R]] = deque()
         self._exhausted = False
         self._input_error: Exception | None = None
 
@@ -171,7 +171,7 @@ class OrderedMap(Generic[T, R]):
         except StopIteration:
             raise StopAsyncIteration from None
 
-    async def __anext__(self) -> Outcome[T, R]:
+    async def __anext__(self) -> ItemOutcome[T, R]:
         try:
             while not self._exhausted and len(self._pending) < self._window:
                 try:
@@ -184,7 +184,7 @@ class OrderedMap(Generic[T, R]):
                     self._exhausted = True
                     self._input_error = error
                     break
-                outcome: Outcome[T, R] = Outcome(item)
+                outcome: ItemOutcome[T, R] = ItemOutcome(item)
                 self._pending.append(outcome)
                 _spawn(_bind(outcome, self._work, self._slots, self._slots.ticket()))
             if not self._pending:
@@ -219,7 +219,7 @@ class OrderedMap(Generic[T, R]):
 
 
 def _bind(
-    outcome: Outcome[Any, Any],
+    outcome: ItemOutcome[Any, Any],
     work: Callable[[Any], Awaitable[Any]],
     slots: OrderedSlots,
     ticket: int,

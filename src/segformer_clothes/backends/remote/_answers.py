@@ -11,8 +11,7 @@ from typing import Any
 
 import httpx
 
-from ._retry import retry_after_from_headers
-from .errors import (
+from ...errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
@@ -24,6 +23,7 @@ from .errors import (
     ServerError,
     TruncatedResponseError,
 )
+from .retry import retry_after_from_headers
 
 __all__ = ["check_answer", "error_for_status", "error_for_transport"]
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 
-from . import _segment_command as segment_command
-from ._version import __version__
-from .evaluation import _cli as evaluate_command
+from .._version import __version__
+from . import _evaluate as evaluate_command
+from . import _segment as segment_command
 
 __all__ = ["main"]
 
@@ -35,7 +34,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 from tenacity import RetryCallState, Retrying
 
-from .errors import (
+from ...errors import (
     ModelLoadingError,
     NetworkError,
     RateLimitError,

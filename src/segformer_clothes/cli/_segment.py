@@ -16,12 +16,12 @@ from typing import Any
 from dotenv import load_dotenv
 from tqdm import tqdm
 
-from ._catalogue import Photo, RecordLog, check_inputs, find_photos, read_records, write_atomically
-from .backends import Segmenter
-from .client import DEFAULT_MODEL
-from .errors import AuthenticationError, ModelNotFoundError, SegformerClothesError
-from .images import load_image
-from .result import SegmentationResult
+from ..backends import Segmenter
+from ..backends.remote.client import DEFAULT_MODEL
+from ..catalogue import Photo, RecordLog, check_inputs, find_photos, read_records, write_atomically
+from ..errors import AuthenticationError, ModelNotFoundError, SegformerClothesError
+from ..images import load_image
+from ..result import SegmentationResult
 
 logger = logging.getLogger("segformer_clothes")
 
@@ -164,11 +164,11 @@ class _Outputs:
 
 def _segmenter(args: argparse.Namespace) -> Segmenter:
     if args.local:
-        from .local import LocalSegmenter
+        from ..backends.local.segmenter import LocalSegmenter
 
         return LocalSegmenter(model=args.model, device=args.device, batch_size=args.batch_size)
-    from ._auth import find_token
-    from .client import SegformerClothesClient
+    from ..backends.remote.auth import find_token
+    from ..backends.remote.client import SegformerClothesClient
 
     token = None
     if args.send_token:

@@ -8,11 +8,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._evaluate import evaluate
-from ._label_maps import load_label_map
-from ._pairing import FilePair, Pairing, pair_folders, photo_for, photos_in
-from ._plots import plot_comparison
-from ._report import EvaluationReport
+from ..evaluation import (
+    EvaluationReport,
+    FilePair,
+    Pairing,
+    evaluate,
+    load_label_map,
+    pair_folders,
+    photo_for,
+    photos_in,
+    plot_comparison,
+)
 
 __all__ = ["add_parser", "run"]
 

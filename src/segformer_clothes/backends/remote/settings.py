@@ -1,0 +1,79 @@
+"""`ClientSettings`: the client's tunable settings, their defaults and their checks, in one place.
+
+`SegformerClothesClient` takes these as keywords and checks them here; the command line takes
+its defaults from here and reports the same checks in its own terms, so a default or a rule is
+written once.
+
+Example:
+    >>> ClientSettings().max_retries
+    10
+    >>> ClientSettings(max_retries=-1)
+    Traceback (most recent call last):
+    ...
+    segformer_clothes.errors.SettingError: max_retries must be a whole number, 0 or more, got -1
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from ...errors import SettingError
+from .retry import DEFAULT_MAX_RETRIES
+
+__all__ = ["ClientSettings"]
+
+
+def _check(requirement: str, accept: Callable[[Any], bool]) -> Callable[[Any, Any, Any], None]:
+    def validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not accept(value):
+            raise SettingError(attribute.name, value, requirement)
+
+    return validate
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+_positive_seconds = _check("a positive number of seconds", lambda v: _number(v) and v > 0)
+_retries = _check("a whole number, 0 or more", lambda v: _whole(v) and v >= 0)
+_at_least_one = _check("a whole number, 1 or more", lambda v: _whole(v) and v >= 1)
+_rate = _check(
+    "a positive number, or None to learn it", lambda v: v is None or (_number(v) and v > 0)
+)
+_pixels = _check(
+    "a whole number of pixels, 1 or more, or None", lambda v: v is None or (_whole(v) and v >= 1)
+)
+
+
+@attrs.frozen(kw_only=True)
+class ClientSettings:
+    """How the client sends: timeouts, retries, concurrency, pace and photo size.
+
+    Attributes:
+        timeout: seconds to wait for one answer (the model can be slow on a cold start).
+        max_retries: retries of a transient failure per photo; 0 turns retries off. A 429 that
+            says how long to wait does not count. The default, 10, loses about one photo in
+            500,000 when 30% of requests fail.
+        max_concurrency: requests in flight at once in a batch.
+        requests_per_minute: the rate limit to keep to; None learns it from 429 answers.
+        max_side: downscale photos whose longer side exceeds this many pixels before upload
+            (the label map comes back at the photo's size); None sends photos as they are.
+
+    Raises:
+        SettingError: a value is out of range; the message names the setting and the rule.
+    """
+
+    timeout: float = attrs.field(default=120.0, validator=_positive_seconds)
+    max_retries: int = attrs.field(default=DEFAULT_MAX_RETRIES, validator=_retries)
+    max_concurrency: int = attrs.field(default=4, validator=_at_least_one)
+    requests_per_minute: float | None = attrs.field(default=None, validator=_rate)
+    max_side: int | None = attrs.field(default=None, validator=_pixels)
