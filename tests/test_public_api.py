@@ -12,10 +12,12 @@ import segformer_clothes
 
 # Public modules whose public names the package re-exports, and the names deliberately left
 # in their module (reachable there, documented there).
-REEXPORTED_FROM = ("errors", "labels", "result", "client")
+REEXPORTED_FROM = ("errors", "labels", "result", "client", "backends")
 LEFT_IN_THEIR_MODULE = {
     "labels": {"CLOTHES_NAMES", "DEFAULT_PALETTE"},  # reachable through CLOTHES_LABELS
     "client": {"DEFAULT_MODEL"},  # the client's default; SegformerClothesClient documents it
+    # For those who write a backend; everyday code needs only the protocol.
+    "backends": {"BaseSegmenter", "ChunkWorker", "Outcome", "source_of"},
 }
 
 
