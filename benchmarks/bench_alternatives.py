@@ -3,14 +3,14 @@
 The server is `FakeInferenceServer` with 100 ms latency, a token-bucket limit of 20 requests/s
 (burst 2, 429 with a fractional ``Retry-After`` beyond), small photos (64x48 JPEG files) and
 cached answers, so that what is measured is the client, not the server. Every contender gets the
-same 60 file paths and a fresh server (60 keeps the seed, at one answer per 2 s per slot, to
-half a minute a scenario):
+same 60 file paths and a fresh server (60 keeps the fixed-pause client, at one answer per 2 s
+per slot, to half a minute a scenario):
 
 - ours: `SegformerClothesClient.segment_many`, 8 in flight, told the limit
   (``requests_per_minute=1200``) and not told it (it learns from the 429s);
-- the seed notebook's approach: asyncio, a semaphore of 5, a fixed 2 s pause after each answer,
-  3 attempts per photo, a 429's ``Retry-After`` used only when it is a whole number of seconds
-  (else a 2 s wait); written here from its description, with httpx for aiohttp;
+- a fixed-pause client, the simple batch loop many scripts use: asyncio and httpx, a semaphore
+  of 5, a fixed 2 s pause after each answer, 3 attempts per photo, a 429's ``Retry-After`` used
+  only when it is a whole number of seconds (else a 2 s wait);
 - ``huggingface_hub.InferenceClient(model=<url>).image_segmentation(path)`` driven by a pool of
   8 threads. Given bytes instead of a path it sends no ``Content-Type``, and the server (like
   the real service) answers 400: that is checked and reported in the notes.
@@ -46,8 +46,9 @@ BURST = 2
 LATENCY = 0.1
 IN_FLIGHT = 8
 FAULT_RATE = 0.1
-SEED_SLOTS = 5
-SEED_ATTEMPTS = 3
+FIXED_PAUSE = "5 in flight, fixed 2 s pause after each answer"
+PAUSED_SLOTS = 5
+PAUSED_ATTEMPTS = 3
 
 
 @dataclass
@@ -76,7 +77,7 @@ class Scenario:
 
     latency: float
     fault_rate: float
-    seed_pause: float
+    fixed_pause: float
 
     def server(self) -> FakeInferenceServer:
         return FakeInferenceServer(
@@ -127,8 +128,8 @@ def ours(requests_per_minute: float | None) -> Callable[[str, list[Path]], int]:
     return send
 
 
-def seed_approach(pause: float) -> Callable[[str, list[Path]], int]:
-    """The seed notebook's batch: a semaphore of 5 and a fixed pause after each answer."""
+def fixed_pause(pause: float) -> Callable[[str, list[Path]], int]:
+    """A batch with a semaphore of 5 and a fixed pause after each answer."""
 
     async def one(http: httpx.AsyncClient, url: str, path: Path, gate: asyncio.Semaphore) -> bool:
         with Image.open(path) as picture:
@@ -136,8 +137,8 @@ def seed_approach(pause: float) -> Callable[[str, list[Path]], int]:
         data = path.read_bytes()
         async with gate:
             delay = pause
-            for attempt in range(SEED_ATTEMPTS):
-                last = attempt == SEED_ATTEMPTS - 1
+            for attempt in range(PAUSED_ATTEMPTS):
+                last = attempt == PAUSED_ATTEMPTS - 1
                 try:
                     response = await http.post(
                         url, content=data, headers={"Content-Type": content_type}
@@ -165,14 +166,14 @@ def seed_approach(pause: float) -> Callable[[str, list[Path]], int]:
                     return False
                 try:
                     response.json()
-                except ValueError:  # a cut-short body: the seed's batch would stop here
+                except ValueError:  # a cut-short body: this loop stops at it
                     return False
                 await asyncio.sleep(pause)
                 return True
             return False
 
     async def batch(url: str, paths: list[Path]) -> int:
-        gate = asyncio.Semaphore(SEED_SLOTS)
+        gate = asyncio.Semaphore(PAUSED_SLOTS)
         async with httpx.AsyncClient(timeout=30) as http:
             outcomes = await asyncio.gather(*(one(http, url, path, gate) for path in paths))
         return sum(outcomes)
@@ -234,14 +235,14 @@ def _describe(name: str, batches: list[Batch]) -> str:
 
 
 def _scenario(
-    scenario: Scenario, paths: list[Path], runs: int, seed_runs: int, told_and_not: bool
+    scenario: Scenario, paths: list[Path], runs: int, paused_runs: int, told_and_not: bool
 ) -> dict[str, list[Batch]]:
     contenders: dict[str, tuple[Callable[[str, list[Path]], int], int]] = {
         "ours, limit told": (ours(ALLOWED_RATE * 60), runs),
     }
     if told_and_not:
         contenders["ours, limit not told"] = (ours(None), runs)
-    contenders["seed's approach"] = (seed_approach(scenario.seed_pause), seed_runs)
+    contenders[FIXED_PAUSE] = (fixed_pause(scenario.fixed_pause), paused_runs)
     if _hub_available():
         contenders["huggingface_hub, 8 threads"] = (hub_thread_pool, runs)
     batches: dict[str, list[Batch]] = {name: [] for name in contenders}
@@ -286,19 +287,20 @@ def _notes(batches: dict[str, list[Batch]]) -> str:
 
 
 def run(quick: bool = False) -> list[Measurement]:
-    """Both scenarios; ``quick`` uses 6 photos, 5 ms latency and a 20 ms seed pause."""
-    count, runs, seed_runs = (6, 1, 1) if quick else (60, 3, 1)
+    """Both scenarios; ``quick`` uses 6 photos, 5 ms latency and a 20 ms fixed pause."""
+    count, runs, paused_runs = (6, 1, 1) if quick else (60, 3, 1)
     latency, pause = (0.005, 0.02) if quick else (LATENCY, 2.0)
     with tempfile.TemporaryDirectory() as folder:
         paths = write_photos(Path(folder), count)
-        clean = _scenario(Scenario(latency, 0.0, pause), paths, runs, seed_runs, True)
-        faulty = _scenario(Scenario(latency, FAULT_RATE, pause), paths, runs, seed_runs, False)
+        clean = _scenario(Scenario(latency, 0.0, pause), paths, runs, paused_runs, True)
+        faulty = _scenario(Scenario(latency, FAULT_RATE, pause), paths, runs, paused_runs, False)
         bytes_note = hub_given_bytes(paths[0]) if _hub_available() else ""
     setting = (
         f"{count} photos of 64x48, {ALLOWED_RATE:g} req/s allowed (burst {BURST}), "
         f"{latency * 1000:g} ms latency, cached answers; ours and huggingface_hub "
-        f"{IN_FLIGHT} in flight, the seed {SEED_SLOTS} with a {pause:g} s pause; "
-        f"{runs} run(s) each, the seed {seed_runs} (its fixed pauses make it slow and steady)."
+        f"{IN_FLIGHT} in flight, the fixed-pause client {PAUSED_SLOTS} with a {pause:g} s pause; "
+        f"{runs} run(s) each, the fixed-pause client {paused_runs} (its pauses make it slow and "
+        "steady)."
     )
     if not _hub_available():
         setting += " huggingface_hub is not installed: its figures are missing."

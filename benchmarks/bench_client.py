@@ -1,10 +1,11 @@
 """The client against a rate-limited server, and its memory over a long stream of photos.
 
-Rate limit (issue 3): 100 small photos (under 100 px), 8 in flight, a server allowing 20
+Rate limit: 100 small photos (under 100 px), 8 in flight, a server allowing 20
 requests/s with a burst of 2 and 100 ms latency, answering 429 with a fractional
 ``Retry-After`` beyond. Told the limit (``requests_per_minute=1200``) the client should reach
 at least 90% of it with at most 5 answers of 429; not told, at least 85% with at most 10. The
-seed notebook's way is the baseline: 5 requests at a time, a fixed 2 s pause after a 429.
+baseline is a fixed-pause client: 5 requests in flight, a fixed 2 s pause after each 429, up
+to 5 tries a photo.
 
 Memory: peak RSS of a fresh process streaming many small photos (10,000 in full mode) through
 ``segment_many`` against cached answers, beside the same process streaming only a few (the
@@ -72,8 +73,8 @@ def _ours(photos: list[bytes], requests_per_minute: float | None) -> tuple[float
         return len(photos) / elapsed / ALLOWED_RATE, server.statuses[429], lost
 
 
-def _seed_way(photos: list[bytes], pause: float) -> tuple[float, int, int]:
-    """The seed notebook's way: 5 at a time, a fixed pause after a 429, up to 5 tries."""
+def _fixed_pause(photos: list[bytes], pause: float) -> tuple[float, int, int]:
+    """A fixed-pause client: 5 in flight, a fixed pause after each 429, up to 5 tries."""
     with _limited_server() as server, httpx.Client(timeout=60) as http:
         gate = threading.Semaphore(5)
 
@@ -99,7 +100,7 @@ def _rate_limit(quick: bool) -> list[Measurement]:
     photos = _photos(12 if quick else 100)
     runs = 1 if quick else 3
     measurements = []
-    seed = [_seed_way(photos, pause=0.2 if quick else 2.0) for _ in range(runs)]
+    fixed = [_fixed_pause(photos, pause=0.2 if quick else 2.0) for _ in range(runs)]
     for told, rpm, target in (
         (True, ALLOWED_RATE * 60, ">= 0.90 of the allowed rate, <= 5 answers of 429"),
         (False, None, ">= 0.85 of the allowed rate, <= 10 answers of 429"),
@@ -111,14 +112,14 @@ def _rate_limit(quick: bool) -> list[Measurement]:
                 unit="fraction",
                 higher_is_better=True,
                 ours=[ratio for ratio, _, _ in ours],
-                baselines={"seed way (5 at a time, 2 s pause)": [r for r, _, _ in seed]},
+                baselines={"5 in flight, fixed 2 s pause after a 429": [r for r, _, _ in fixed]},
                 target=target,
                 notes=(
                     f"{len(photos)} photos, {IN_FLIGHT} in flight, server {ALLOWED_RATE:g}/s "
                     f"burst {BURST}, {LATENCY * 1000:g} ms latency. 429 answers: ours "
-                    f"{[n for _, n, _ in ours]}, seed way {[n for _, n, _ in seed]}; images "
-                    f"lost: ours {sum(lost for _, _, lost in ours)}, seed way "
-                    f"{sum(lost for _, _, lost in seed)}"
+                    f"{[n for _, n, _ in ours]}, fixed pause {[n for _, n, _ in fixed]}; images "
+                    f"lost: ours {sum(lost for _, _, lost in ours)}, fixed pause "
+                    f"{sum(lost for _, _, lost in fixed)}"
                 ),
             )
         )
@@ -170,7 +171,7 @@ def _memory(quick: bool) -> list[Measurement]:
 
 
 def run(quick: bool = False) -> list[Measurement]:
-    """Every client measurement (``quick`` shrinks the inputs and the seed way's pause)."""
+    """Every client measurement (``quick`` shrinks the inputs and the fixed pause)."""
     return _rate_limit(quick) + _memory(quick)
 
 

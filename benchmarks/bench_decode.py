@@ -5,7 +5,7 @@ Three ways to do the same work on the same answer, in the same run:
 - ours: `SegmentationResult.from_response` on the parsed JSON list;
 - floor: base64-decode and PNG-decode every mask in one thread, nothing else (no combining):
   the least work any parser must do;
-- seed's way: decode a mask, resize it to the photo's size, write its pixels into the label
+- mask by mask: decode a mask, resize it to the photo's size, write its pixels into the label
   map, one mask at a time, Background last (the straightforward parser one writes first).
 
 The answer is built by our own `SegmentationResult.to_response` from a drawn label map (a
@@ -71,7 +71,7 @@ def floor_decode(items: list[dict[str, Any]]) -> list[np.ndarray]:
     return masks
 
 
-def seed_way(items: list[dict[str, Any]], width: int, height: int) -> np.ndarray:
+def mask_by_mask(items: list[dict[str, Any]], width: int, height: int) -> np.ndarray:
     """The straightforward approach: per mask decode, resize to the photo, write; Background
     last, only where it is set."""
 
@@ -117,7 +117,7 @@ def run(quick: bool = False) -> list[Measurement]:
 
     ours = SegmentationResult.from_response(items).label_map
     if not (
-        np.array_equal(ours, label_map) and np.array_equal(seed_way(items, width, height), ours)
+        np.array_equal(ours, label_map) and np.array_equal(mask_by_mask(items, width, height), ours)
     ):
         raise AssertionError("the parsers disagree on the label map: the benchmark is invalid")
     assert len(floor_decode(items)) == len(items)
@@ -126,7 +126,7 @@ def run(quick: bool = False) -> list[Measurement]:
         {
             "ours": lambda: SegmentationResult.from_response(items),
             "floor": lambda: floor_decode(items),
-            "seed": lambda: seed_way(items, width, height),
+            "mask by mask": lambda: mask_by_mask(items, width, height),
             "ours from bytes": lambda: SegmentationResult.from_response(answer),
         },
         repeat,
@@ -138,7 +138,7 @@ def run(quick: bool = False) -> list[Measurement]:
             unit="ms",
             higher_is_better=False,
             ours=samples["ours"],
-            baselines={"seed's way (decode, resize, write per mask)": samples["seed"]},
+            baselines={"mask by mask (decode, resize, write each)": samples["mask by mask"]},
             floor=samples["floor"],
             target="<= 1.15x the floor",
             notes=(
