@@ -177,3 +177,54 @@ def test_the_reference_index_lists_every_public_name_of_the_package() -> None:
     errors = set(segformer_clothes.errors.__all__)
     for name in set(segformer_clothes.__all__) - errors:
         assert f"`{name}`" in text, f"docs/reference/index.md does not list {name}"
+
+
+def _public_modules() -> set[str]:
+    """Every public module of the package, from its files: no part of its name starts with _."""
+    package = Path(segformer_clothes.__file__).parent
+    found = set()
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if not any(part.startswith("_") for part in parts):
+            found.add(".".join(parts))
+    return found
+
+
+def _reference_pages() -> dict[str, Path]:
+    """Module name -> the reference page that renders it with ``::: module``."""
+    pages = {}
+    for page in (ROOT / "docs" / "reference").rglob("*.md"):
+        text = page.read_text(encoding="utf-8")
+        for module in re.findall(r"^::: ([\w.]+)$", text, flags=re.MULTILINE):
+            assert module not in pages, f"{module} is rendered by {pages.get(module)} and {page}"
+            pages[module] = page
+    return pages
+
+
+def test_every_public_module_has_its_reference_page() -> None:
+    modules = _public_modules()
+    assert "segformer_clothes.backends.remote.settings" in modules  # the walk finds nested ones
+    assert "segformer_clothes.evaluation" in modules
+    assert not any("._" in module for module in modules)
+    pages = _reference_pages()
+    missing = sorted(modules - set(pages))
+    assert not missing, f"public modules without a reference page: {missing}"
+    stale = sorted(set(pages) - modules)
+    assert not stale, f"reference pages of modules that do not exist: {stale}"
+
+
+def test_every_reference_page_is_in_the_nav_and_the_reference_index() -> None:
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    reference = ROOT / "docs" / "reference"
+    index = (reference / "index.md").read_text(encoding="utf-8")
+    for module, page in _reference_pages().items():
+        relative = page.relative_to(reference).as_posix()
+        assert re.search(rf"^\s+- (\S+: )?reference/{re.escape(relative)}$", nav, re.MULTILINE), (
+            f"mkdocs.yml does not list reference/{relative}"
+        )
+        if page.name != "index.md" or page.parent != reference:
+            assert f"[`{module}`]({relative})" in index, (
+                f"docs/reference/index.md does not link {module} to {relative}"
+            )
