@@ -74,7 +74,7 @@ def _pick_device(torch: Any, device: str | Any) -> Any:
         ) from error
     if chosen.type == "cuda" and not torch.cuda.is_available():
         raise SettingError(
-            "device", device, "'cpu' or 'auto' here: torch sees no CUDA GPU on this machine"
+            "device", device, "'cpu' or 'auto' on this machine, where torch sees no CUDA GPU"
         )
     return chosen
 
@@ -84,7 +84,9 @@ def _pick_dtype(torch: Any, dtype: str | Any, device: Any) -> Any:
     if name not in _DTYPES:
         raise SettingError("dtype", dtype, "one of " + ", ".join(map(repr, _DTYPES)))
     if name == "bfloat16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise SettingError("dtype", dtype, f"'float16' or 'float32': {device} cannot run bfloat16")
+        raise SettingError(
+            "dtype", dtype, f"'float16' or 'float32' on {device}, which cannot run bfloat16"
+        )
     return getattr(torch, name)
 
 

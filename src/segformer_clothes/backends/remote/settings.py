@@ -1,8 +1,9 @@
 """`ClientSettings`: the client's tunable settings, their defaults and their checks, in one place.
 
-`SegformerClothesClient` takes these as keywords and checks them here; the command line takes
-its defaults from here and reports the same checks in its own terms, so a default or a rule is
-written once.
+`SegformerClothesClient` takes these as keywords and checks them here; the command line
+(``segformer-clothes segment``) takes its defaults from ``attrs.fields(ClientSettings)`` and
+reports the same checks in its own terms (``--max-retries must be ...``), so a default or a rule
+is written once.
 
 Example:
     >>> ClientSettings().max_retries
@@ -46,11 +47,13 @@ def _whole(value: Any) -> bool:
 _positive_seconds = _check("a positive number of seconds", lambda v: _number(v) and v > 0)
 _retries = _check("a whole number, 0 or more", lambda v: _whole(v) and v >= 0)
 _at_least_one = _check("a whole number, 1 or more", lambda v: _whole(v) and v >= 1)
+# The two settings None turns off say only what a number must be: "or None" would read wrong
+# on the command line, where such an option is left out instead.
 _rate = _check(
-    "a positive number, or None to learn it", lambda v: v is None or (_number(v) and v > 0)
+    "a positive number of requests per minute", lambda v: v is None or (_number(v) and v > 0)
 )
 _pixels = _check(
-    "a whole number of pixels, 1 or more, or None", lambda v: v is None or (_whole(v) and v >= 1)
+    "a whole number of pixels, 1 or more", lambda v: v is None or (_whole(v) and v >= 1)
 )
 
 
