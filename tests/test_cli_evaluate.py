@@ -147,6 +147,30 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert stopped.value.code == 2
 
 
+def test_a_negative_panels_is_one_line_before_any_work(
+    dataset: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    labels, annotations, _ = dataset
+    plots = tmp_path / "plots"
+    done = run_cli(labels, annotations, "--plots", plots, "--panels", "-1", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "segformer-clothes evaluate: error: --panels must be a whole number, 0 or more, got -1"
+    ]
+    assert done.stdout == ""  # no report either
+    assert not plots.exists()
+
+
+def test_no_panels_writes_the_two_charts_only(
+    dataset: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    labels, annotations, _ = dataset
+    plots = tmp_path / "plots"
+    done = run_cli(labels, annotations, "--plots", plots, "--panels", "0", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert sorted(path.name for path in plots.iterdir()) == ["class_iou.png", "confusion.png"]
+
+
 def test_a_bad_prediction_fails_with_its_name(tmp_path: Path) -> None:
     predictions, annotations = tmp_path / "p", tmp_path / "a"
     predictions.mkdir()

@@ -17,6 +17,32 @@ from segformer_clothes import SegmentationResult
 pytestmark = pytest.mark.local
 
 
+def run_cli(*args: str, cwd: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env["HF_HUB_OFFLINE"] = "1"
+    env.update(extra_env)
+    return subprocess.run(
+        [sys.executable, "-m", "segformer_clothes.cli", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from segformer_clothes.testing import save_random_segformer
+
+    return save_random_segformer(tmp_path_factory.mktemp("model"))
+
+
+def draw_photos(folder: Path, sizes: list[tuple[int, int]]) -> Path:
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i, size in enumerate(sizes):
+        pixels = rng.integers(0, 255, size=(size[1], size[0], 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"look_{i}.png")
+    return folder
+
+
 def test_segment_locally_needs_no_token_and_no_server(tmp_path: Path) -> None:
     from segformer_clothes.local import LocalSegmenter
     from segformer_clothes.testing import save_random_segformer
@@ -46,3 +72,57 @@ def test_segment_locally_needs_no_token_and_no_server(tmp_path: Path) -> None:
         expected = segmenter.segment(photos / f"look_{i}.png")
         assert np.array_equal(saved.label_map, expected.label_map)
         assert (tmp_path / "out" / "overlays" / f"look_{i}.jpg").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "line"),
+    [
+        (
+            # CUDA hidden from torch, so that this holds on a machine with a GPU too.
+            ["--device", "cuda"],
+            "--device must be 'cpu' or 'auto' on this machine, where torch sees no CUDA GPU, "
+            "got cuda",
+        ),
+        (
+            ["--device", "gpu0"],
+            "--device must be 'auto', 'cpu', 'cuda', 'cuda:N' or another torch device, got gpu0",
+        ),
+        (["--dtype", "int8"], "--dtype must be one of 'float32', 'float16', 'bfloat16', got int8"),
+    ],
+)
+def test_a_bad_local_option_is_one_line_before_any_work(
+    tmp_path: Path, model: Path, options: list[str], line: str
+) -> None:
+    photos = draw_photos(tmp_path / "photos", [(40, 56)])
+    out = tmp_path / "out"
+    done = run_cli(
+        "segment", str(photos), "--out", str(out), "--local", "--model", str(model), *options,
+        cwd=tmp_path, CUDA_VISIBLE_DEVICES="",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == ["segformer-clothes segment: error: " + line]
+    assert not out.exists()
+
+
+def test_dtype_runs_the_model_in_that_precision(tmp_path: Path, model: Path) -> None:
+    from segformer_clothes.local import LocalSegmenter
+
+    photos = draw_photos(tmp_path / "photos", [(40, 56), (64, 48)])
+    done = run_cli(
+        "segment", str(photos), "--out", str(tmp_path / "out"), "--local", "--model", str(model),
+        "--device", "cpu", "--dtype", "bfloat16", "--json", "-",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["done"] == 2
+    half = LocalSegmenter(model, device="cpu", dtype="bfloat16")
+    full = LocalSegmenter(model, device="cpu")
+    differs = False
+    for i in range(2):
+        saved = SegmentationResult.load(tmp_path / "out" / "labels" / f"look_{i}.png")
+        assert np.array_equal(saved.label_map, half.segment(photos / f"look_{i}.png").label_map)
+        reference = full.segment(photos / f"look_{i}.png").label_map
+        differs = differs or not np.array_equal(saved.label_map, reference)
+    # The check above tells the precisions apart only if they give different label maps.
+    assert differs

@@ -244,7 +244,7 @@ def test_missing_token_says_how_to_fix_it(tmp_path: Path) -> None:
         (["segment", "missing-folder", "--out", "out"], "does not exist"),
         (["segment", "*.nothing", "--out", "out"], "no file matches"),
         (["segment", "look.png"], "--out"),
-        (["segment", "look.png", "--out", "o", "--concurrency", "0"], "at least 1"),
+        (["segment", "look.png", "--out", "o", "--concurrency", "0"], "--concurrency must be"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -312,3 +312,5 @@ def test_local_without_the_extra_gives_the_install_command(tmp_path: Path) -> No
     assert done.returncode == 2
     assert 'pip install "segformer-clothes[local]"' in done.stderr
     assert "Traceback" not in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert not (tmp_path / "out").exists()  # found out before any work

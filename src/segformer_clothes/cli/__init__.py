@@ -1,4 +1,16 @@
-"""The ``segformer-clothes`` command."""
+"""The ``segformer-clothes`` command: ``segment`` photos into label maps, ``evaluate`` them.
+
+The options that set a setting of the library take their defaults from it
+(`ClientSettings` for the client, `LocalSegmenter`'s own signature for ``--local``) and are
+checked by it before any work; a bad value ends the command with exit code 2 and one line
+naming the option, such as
+``segformer-clothes segment: error: --max-retries must be a whole number, 0 or more, got -1``.
+
+Example:
+    >>> from segformer_clothes.cli import main
+    >>> main(["segment", "look.jpg", "--out", "segmented", "--max-retries", "-1"])
+    2
+"""
 
 from __future__ import annotations
 
@@ -9,10 +21,11 @@ from .._version import __version__
 from . import _evaluate as evaluate_command
 from . import _segment as segment_command
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command's argument parser, with its ``segment`` and ``evaluate`` subcommands."""
     parser = argparse.ArgumentParser(
         prog="segformer-clothes",
         description="Segment clothes in photos with SegFormer and evaluate the segmentation.",

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..errors import SettingError
 from ..evaluation import (
     EvaluationReport,
     FilePair,
@@ -19,12 +20,16 @@ from ..evaluation import (
     photos_in,
     plot_comparison,
 )
+from ._options import Flag, default_of, usage_error
 
 __all__ = ["add_parser", "run"]
 
 
 _USAGE_ERROR = 2
 _FAILED = 1
+
+# The options that set a keyword of evaluate(): its default, and its rule when it has one.
+FLAGS = {"ignore_index": Flag("--ignore-index")}
 
 DESCRIPTION = """\
 Score predicted label maps against annotations, pooled over the dataset: IoU, Dice,
@@ -74,7 +79,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="N",
         type=int,
         default=10,
-        help="how many of the worst images get a panel in --plots (default 10)",
+        help="how many of the worst images get a panel in --plots (default %(default)s)",
     )
     parser.add_argument(
         "--images",
@@ -91,8 +96,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--ignore-index",
         metavar="ID",
         type=int,
-        default=255,
-        help="annotation value of pixels not to score (default 255)",
+        default=default_of(evaluate, "ignore_index"),
+        help="annotation value of pixels not to score (default %(default)s)",
     )
     parser.set_defaults(handler=run)
     return parser
@@ -127,6 +132,9 @@ def _tell_unpaired(pairing: Pairing, stream: TextIO) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``evaluate`` with parsed arguments; returns the exit code (0, 1 or 2)."""
+    # --panels is the command's own option (no setting of the library), so its rule is here.
+    if args.panels < 0:
+        return _fail(f"--panels must be a whole number, 0 or more, got {args.panels}", _USAGE_ERROR)
     for role, path in (("PREDICTIONS", args.predictions), ("ANNOTATIONS", args.annotations)):
         if not path.exists():
             return _fail(f"{role} {path} does not exist", _USAGE_ERROR)
@@ -161,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
             ignore_index=args.ignore_index,
             merge_sides=args.merge_sides,
         )
+    except SettingError as error:
+        return _fail(usage_error(error, FLAGS), _USAGE_ERROR)
     except (ValueError, TypeError, OSError) as error:
         return _fail(str(error), _FAILED)
     screen.write(report.to_markdown())
@@ -185,7 +195,7 @@ def _write_plots(report: EvaluationReport, pairing: Pairing, args: argparse.Name
     written = 2
     by_name = {pair.name: pair for pair in pairing.pairs}
     photos = photos_in(args.images)
-    worst: Sequence[str] = [image.name for image in report.per_image[: max(args.panels, 0)]]
+    worst: Sequence[str] = [image.name for image in report.per_image[: args.panels]]
     if worst:
         (folder / "images").mkdir(exist_ok=True)
     for name in worst:

@@ -13,20 +13,40 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 from dotenv import load_dotenv
 from tqdm import tqdm
 
 from ..backends import Segmenter
+from ..backends.local.segmenter import LocalSegmenter
 from ..backends.remote.client import DEFAULT_MODEL
-from ..catalogue import Photo, RecordLog, check_inputs, find_photos, read_records, write_atomically
-from ..errors import AuthenticationError, ModelNotFoundError, SegformerClothesError
-from ..images import load_image
-from ..result import SegmentationResult
+from ..backends.remote.settings import ClientSettings
+from ..catalogue import Photo, RecordLog, check_inputs, find_photos, read_records
+from ..errors import AuthenticationError, ModelNotFoundError, SegformerClothesError, SettingError
+from ._options import Flag, default_of, usage_error
+from ._outputs import Outputs
 
 logger = logging.getLogger("segformer_clothes")
 
 # Errors no retry or rerun can fix: the whole run stops on them.
 FATAL_ERRORS = (AuthenticationError, ModelNotFoundError)
+
+# The options that set the client's settings. Their defaults and their rules are
+# ClientSettings': the command restates neither, and reports a bad value in these terms.
+CLIENT_FLAGS = {
+    "max_concurrency": Flag("--concurrency"),
+    "requests_per_minute": Flag("--rpm", when_left_out="learn the limit from 429 answers"),
+    "max_side": Flag("--max-side", when_left_out="send photos at their own size"),
+    "max_retries": Flag("--max-retries"),
+    "timeout": Flag("--timeout"),
+}
+# The options of --local: LocalSegmenter's defaults, checked by LocalSegmenter.
+LOCAL_FLAGS = {
+    "device": Flag("--device"),
+    "batch_size": Flag("--batch-size"),
+    "dtype": Flag("--dtype"),
+}
+FLAGS = {**CLIENT_FLAGS, **LOCAL_FLAGS, "endpoint_url": Flag("--endpoint-url")}
 
 
 def add_parser(subparsers: Any) -> None:
@@ -60,30 +80,59 @@ def add_parser(subparsers: Any) -> None:
             "protected dedicated endpoint); by default it goes only to Hugging Face's API"
         ),
     )
+    # Only the conversion to a number happens here: ClientSettings and LocalSegmenter check
+    # the values (in run(), before any work), so that the rules are theirs alone.
+    client = attrs.fields(ClientSettings)
     parser.add_argument(
-        "--concurrency", type=_positive_int, default=4, help="requests in flight (default 4)"
+        "--concurrency",
+        type=int,
+        default=client.max_concurrency.default,
+        help="requests in flight (default %(default)s)",
     )
     parser.add_argument(
-        "--rpm", type=_positive_float, help="requests per minute allowed (default: learn from 429s)"
+        "--rpm",
+        type=float,
+        default=client.requests_per_minute.default,
+        help=f"requests per minute allowed (left out: {_left_out('requests_per_minute')})",
     )
     parser.add_argument(
-        "--max-side", type=_positive_int, help="downscale photos whose longer side exceeds this"
+        "--max-side",
+        type=int,
+        default=client.max_side.default,
+        help="downscale photos whose longer side exceeds this many pixels; outputs stay at "
+        f"full size (left out: {_left_out('max_side')})",
     )
     parser.add_argument(
         "--max-retries",
         type=int,
-        default=10,
-        help="retries of a transient failure per photo (default 10; 0 turns them off)",
+        default=client.max_retries.default,
+        help="retries of a transient failure per photo (default %(default)s; 0 turns them off)",
     )
     parser.add_argument(
-        "--timeout", type=_positive_float, default=120.0, help="seconds per request (default 120)"
+        "--timeout",
+        type=float,
+        default=client.timeout.default,
+        help="seconds to wait for one answer (default %(default)s)",
     )
     parser.add_argument(
         "--local", action="store_true", help="run the model in-process (needs the `local` extra)"
     )
-    parser.add_argument("--device", default="auto", help="with --local: auto, cpu, cuda, cuda:1")
     parser.add_argument(
-        "--batch-size", type=_positive_int, default=4, help="with --local: photos per batch"
+        "--device",
+        default=default_of(LocalSegmenter, "device"),
+        help="with --local: auto, cpu, cuda, cuda:1 (default %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=default_of(LocalSegmenter, "batch_size"),
+        help="with --local: photos per batch (default %(default)s)",
+    )
+    parser.add_argument(
+        "--dtype",
+        default=default_of(LocalSegmenter, "dtype"),
+        help="with --local: the precision the model runs in, float32, float16 or bfloat16 "
+        "(default %(default)s); half precision is faster on a GPU",
     )
     parser.add_argument(
         "--no-resume", action="store_true", help="redo every photo, even those already done"
@@ -95,78 +144,20 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _left_out(setting: str) -> str | None:
+    return CLIENT_FLAGS[setting].when_left_out
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
-    return value
+def _client_settings(args: argparse.Namespace) -> ClientSettings:
+    """The client's settings from the options; raises SettingError for a bad one."""
+    return ClientSettings(**{name: getattr(args, flag.dest) for name, flag in CLIENT_FLAGS.items()})
 
 
-class _Outputs:
-    """The files one photo gets under the output folder, and whether they are all there."""
-
-    def __init__(self, out: Path, overlay: bool, crops: bool) -> None:
-        self.out = out
-        self.overlay = overlay
-        self.crops = crops
-
-    def label_map(self, name: str) -> Path:
-        return self.out / "labels" / f"{name}.png"
-
-    def overlay_path(self, name: str) -> Path:
-        return self.out / "overlays" / f"{name}.jpg"
-
-    def crop_path(self, name: str, label: str) -> Path:
-        return self.out / "crops" / name / f"{label}.png"
-
-    def complete(self, record: dict[str, Any] | None) -> bool:
-        if record is None or record.get("status") != "ok":
-            return False
-        name = str(record["name"])
-        if not self.label_map(name).exists():
-            return False
-        if self.overlay and not self.overlay_path(name).exists():
-            return False
-        if self.crops:
-            if "crops" not in record:
-                return False
-            return all(self.crop_path(name, label).exists() for label in record["crops"])
-        return True
-
-    def write(self, photo: Photo, result: SegmentationResult) -> list[str]:
-        """Write every output of one photo; the label map last. Returns the crop labels."""
-        written: list[str] = []
-        if self.overlay or self.crops:
-            picture = load_image(photo.path)
-            if self.crops:
-                for label, cutout in result.crops(picture).items():
-                    write_atomically(
-                        self.crop_path(photo.name, label),
-                        lambda p, c=cutout: c.save(p, format="PNG"),
-                    )
-                    written.append(label)
-            if self.overlay:
-                overlay = result.overlay(picture)
-                write_atomically(
-                    self.overlay_path(photo.name),
-                    lambda p: overlay.save(p, format="JPEG", quality=90),
-                )
-        write_atomically(self.label_map(photo.name), lambda p: result.save(p))
-        return written
-
-
-def _segmenter(args: argparse.Namespace) -> Segmenter:
+def _segmenter(args: argparse.Namespace, settings: ClientSettings) -> Segmenter:
+    """The backend, created (and with --local, loaded) before any photo is read."""
     if args.local:
-        from ..backends.local.segmenter import LocalSegmenter
-
-        return LocalSegmenter(model=args.model, device=args.device, batch_size=args.batch_size)
+        local = {name: getattr(args, flag.dest) for name, flag in LOCAL_FLAGS.items()}
+        return LocalSegmenter(model=args.model, **local)
     from ..backends.remote.auth import find_token
     from ..backends.remote.client import SegformerClothesClient
 
@@ -176,15 +167,13 @@ def _segmenter(args: argparse.Namespace) -> Segmenter:
         if token is None:
             raise AuthenticationError("--send-token was given but no token was found")
     return SegformerClothesClient(
-        model=args.model,
-        endpoint_url=args.endpoint_url,
-        token=token,
-        timeout=args.timeout,
-        max_retries=args.max_retries,
-        max_concurrency=args.concurrency,
-        requests_per_minute=args.rpm,
-        max_side=args.max_side,
+        model=args.model, endpoint_url=args.endpoint_url, token=token, **attrs.asdict(settings)
     )
+
+
+def _usage_error(message: str) -> int:
+    print(f"segformer-clothes segment: error: {message}", file=sys.stderr)
+    return 2
 
 
 def _count(inputs: list[str]) -> int:
@@ -194,13 +183,39 @@ def _count(inputs: list[str]) -> int:
 def run(args: argparse.Namespace) -> int:
     """Run ``segment``; returns the exit code (0 all done, 1 some failed, 2 usage error)."""
     load_dotenv(Path.cwd() / ".env", override=False)
+    # Every check comes before the output folder is made and before any photo is read.
+    try:
+        settings = _client_settings(args)
+    except SettingError as error:
+        return _usage_error(usage_error(error, FLAGS))
     try:
         check_inputs(args.inputs)
     except FileNotFoundError as error:
-        print(f"segformer-clothes segment: error: {error}", file=sys.stderr)
-        return 2
-    outputs = _Outputs(args.out, args.overlay, args.crops)
-    args.out.mkdir(parents=True, exist_ok=True)
+        return _usage_error(str(error))
+    try:
+        segmenter = _segmenter(args, settings)
+    except SettingError as error:
+        return _usage_error(usage_error(error, FLAGS))
+    except (ImportError, ValueError) as error:
+        # --local without the `local` extra (the message gives the install command), or a
+        # model that is not a SegFormer.
+        return _usage_error(str(error))
+    except SegformerClothesError as error:
+        return _usage_error(_explain(error))
+    except KeyboardInterrupt:
+        print("\nInterrupted before any photo was segmented.", file=sys.stderr)
+        return 130
+    with segmenter:
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            return _usage_error(f"cannot create the --out folder {args.out}: {error}")
+        return _segment_all(args, segmenter)
+
+
+def _segment_all(args: argparse.Namespace, segmenter: Segmenter) -> int:
+    """Segment every photo not done yet into the (existing) output folder; the exit code."""
+    outputs = Outputs(args.out, args.overlay, args.crops)
     results_path = args.out / "results.jsonl"
     records = {} if args.no_resume else read_records(results_path)
     show_progress = not args.quiet and sys.stderr.isatty()
@@ -225,39 +240,38 @@ def run(args: argparse.Namespace) -> int:
         dynamic_ncols=True,
     )
     try:
-        with _segmenter(args) as segmenter:
-            for outcome in segmenter.segment_many(to_do(), return_exceptions=True):
-                photo, began = in_flight.popleft()
-                record: dict[str, Any] = {"input": str(photo.path), "name": photo.name}
-                if isinstance(outcome, FATAL_ERRORS):
-                    raise outcome
-                if isinstance(outcome, BaseException):
+        for outcome in segmenter.segment_many(to_do(), return_exceptions=True):
+            photo, began = in_flight.popleft()
+            record: dict[str, Any] = {"input": str(photo.path), "name": photo.name}
+            if isinstance(outcome, FATAL_ERRORS):
+                raise outcome
+            if isinstance(outcome, BaseException):
+                record.update(
+                    status="failed", error=str(outcome), error_type=type(outcome).__name__
+                )
+                counts["failed"] += 1
+            else:
+                try:
+                    crops = outputs.write(photo, outcome)
+                except (OSError, ValueError, SegformerClothesError) as error:
                     record.update(
-                        status="failed", error=str(outcome), error_type=type(outcome).__name__
+                        status="failed", error=str(error), error_type=type(error).__name__
                     )
                     counts["failed"] += 1
                 else:
-                    try:
-                        crops = outputs.write(photo, outcome)
-                    except (OSError, ValueError, SegformerClothesError) as error:
-                        record.update(
-                            status="failed", error=str(error), error_type=type(error).__name__
-                        )
-                        counts["failed"] += 1
-                    else:
-                        width, height = outcome.size
-                        record.update(
-                            status="ok",
-                            width=width,
-                            height=height,
-                            labels=list(outcome.labels_present),
-                            coverage={k: round(v, 6) for k, v in outcome.coverage().items()},
-                            **({"crops": crops} if args.crops else {}),
-                        )
-                        counts["done"] += 1
-                record["seconds"] = round(time.perf_counter() - began, 3)
-                log.write(record)
-                progress.update(1)
+                    width, height = outcome.size
+                    record.update(
+                        status="ok",
+                        width=width,
+                        height=height,
+                        labels=list(outcome.labels_present),
+                        coverage={k: round(v, 6) for k, v in outcome.coverage().items()},
+                        **({"crops": crops} if args.crops else {}),
+                    )
+                    counts["done"] += 1
+            record["seconds"] = round(time.perf_counter() - began, 3)
+            log.write(record)
+            progress.update(1)
     except KeyboardInterrupt:
         progress.close()
         print(
@@ -266,16 +280,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    except ImportError as error:
-        # --local without the `local` extra: the message gives the install command.
-        progress.close()
-        print(f"segformer-clothes segment: error: {error}", file=sys.stderr)
-        return 2
     except SegformerClothesError as error:
         # No retry or rerun can fix these: a missing or refused token, a model not deployed.
         progress.close()
-        print(f"segformer-clothes segment: error: {_explain(error)}", file=sys.stderr)
-        return 2
+        return _usage_error(_explain(error))
     finally:
         log.close()
     progress.close()
