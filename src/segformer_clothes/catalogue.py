@@ -19,6 +19,7 @@ from typing import IO, Any
 import attrs
 
 from .images import PHOTO_SUFFIXES
+from .outputs import temporary_path
 
 logger = logging.getLogger("segformer_clothes")
 
@@ -152,7 +153,7 @@ class RecordLog:
 def write_atomically(path: Path, write: Any) -> None:
     """Call ``write(temporary_path)``, then rename it over ``path``: no torn file is ever left."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary = temporary_path(path)  # swept by the next run if this one is killed
     try:
         write(temporary)
         os.replace(temporary, path)

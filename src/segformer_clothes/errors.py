@@ -4,6 +4,8 @@ The tree::
 
     SegformerClothesError
     ├── SettingError             a setting is out of range (raised when it is given)
+    ├── DuplicateNameError       two photos of one run would get the same output name
+    ├── OutputLockedError        another run is writing to the output folder
     ├── InvalidImageError        the input is not a usable image (raised before any request)
     ├── ResponseFormatError      a complete answer that is not the documented format
     └── APIError                 the server or the network failed the request
@@ -33,10 +35,12 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "BadRequestError",
+    "DuplicateNameError",
     "InvalidImageError",
     "ModelLoadingError",
     "ModelNotFoundError",
     "NetworkError",
+    "OutputLockedError",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseFormatError",
@@ -85,6 +89,31 @@ class SettingError(SegformerClothesError, ValueError):
         self.setting = setting
         self.value = value
         self.requirement = requirement
+
+
+class DuplicateNameError(SegformerClothesError, ValueError):
+    """Two photos of one catalogue run would get the same output name, so one would overwrite
+    the other; raised before any work. The message names both photos.
+
+    Attributes:
+        name: the output name they share.
+        first: the first photo with that name.
+        second: the other one.
+    """
+
+    def __init__(self, name: str, first: object, second: object) -> None:
+        super().__init__(
+            f"{first} and {second} would both be written as {name!r}: give them different file "
+            "names, segment them into different output folders, or give their common parent "
+            "folder instead, so that each keeps its own path"
+        )
+        self.name = name
+        self.first = first
+        self.second = second
+
+
+class OutputLockedError(SegformerClothesError):
+    """Another run holds the lock of the output folder (one writer per folder)."""
 
 
 class InvalidImageError(SegformerClothesError, ValueError):
