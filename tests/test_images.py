@@ -182,3 +182,55 @@ def test_read_image_bytes_refuses_a_text_file(tmp_path):
     path.write_text("hello")
     with path.open() as file, pytest.raises(InvalidImageError, match="binary mode"):
         read_image_bytes(file)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- 16-bit images
+
+GRADIENT_8 = np.tile(np.arange(256, dtype=np.uint8), (3, 1))
+GRADIENT_16 = (GRADIENT_8.astype(np.uint16) * 257).astype(np.uint16)  # 0..65535, full range
+
+
+def sixteen_bit(mode: str) -> Image.Image:
+    if mode == "I;16B":
+        return Image.frombytes(mode, (256, 3), GRADIENT_16.astype(">u2").tobytes())
+    if mode == "I":
+        return Image.fromarray(GRADIENT_16.astype(np.int32))
+    return Image.fromarray(GRADIENT_16)
+
+
+def sent_pixels(upload_data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(upload_data)) as sent:
+        return np.asarray(sent.convert("L")).astype(int)
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B", "I"])
+def test_a_16_bit_image_is_scaled_to_8_bits_not_clipped(mode: str) -> None:
+    picture = sixteen_bit(mode)
+    assert picture.mode == mode
+    np.testing.assert_array_equal(np.asarray(picture).astype(np.int64), GRADIENT_16)
+    # Pillow writes mode I as TIFF, not as PNG.
+    files = [encoded(picture, fmt) for fmt in ("TIFF", "PNG")[: 1 if mode == "I" else 2]]
+    for given in (picture, *files):
+        upload = prepare_upload(given)
+        assert upload.mime == "image/png"
+        assert np.abs(sent_pixels(upload.data) - GRADIENT_8).max() <= 1
+        drawn = np.asarray(load_image(given)).astype(int)
+        assert np.abs(drawn - GRADIENT_8[:, :, None]).max() <= 1
+    small = prepare_upload(files[0], max_side=128)
+    assert sent_pixels(small.data).max() >= 250  # a gradient still, not all white
+    assert sent_pixels(small.data).mean() == pytest.approx(127.5, abs=2)
+
+
+def test_a_16_bit_png_opens_as_a_16_bit_image() -> None:
+    # The test above relies on Pillow keeping the 16 bits of a grey PNG.
+    with Image.open(io.BytesIO(encoded(Image.fromarray(GRADIENT_16), "PNG"))) as picture:
+        assert picture.mode == "I;16"
+
+
+@pytest.mark.parametrize("shape", [(3, 256), (3, 256, 3), (3, 256, 4)])
+def test_a_uint16_array_is_scaled_to_8_bits(shape: tuple[int, ...]) -> None:
+    array = GRADIENT_16 if len(shape) == 2 else np.repeat(GRADIENT_16[:, :, None], shape[2], 2)
+    for given in (array, array.astype(">u2")):
+        assert np.abs(sent_pixels(prepare_upload(given).data) - GRADIENT_8).max() <= 1
+        drawn = np.asarray(load_image(given)).astype(int)
+        assert np.abs(drawn - GRADIENT_8[:, :, None]).max() <= 1

@@ -7,6 +7,12 @@ bytes of a file-like input as they are. `describe` names an input in a few words
 and error messages. `PHOTO_SUFFIXES` lists the file suffixes taken for photos when a folder is
 read.
 
+Every problem with an input, whatever its kind, is an `InvalidImageError` naming the input,
+raised before anything is sent: a missing or unreadable file, a URL (nothing is downloaded), a
+FIFO or a device (never opened), a text-mode or write-only file object, bytes that are not an
+image, or an array that holds no pixel values (strings, objects, NaN). 16-bit images are scaled
+to 8 bits over their full range, so that they look like themselves.
+
 Example:
     >>> from PIL import Image
     >>> upload = prepare_upload(Image.new("RGB", (64, 32)))
@@ -16,10 +22,14 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import re
+import stat
 import warnings
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, TypeAlias
 
 import attrs
@@ -59,6 +69,12 @@ Example:
 _SENT_AS_IS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 # EXIF orientations 5..8 swap width and height.
 _TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}
+_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I"})
+# A scheme of two letters or more, so that a Windows drive ("C:/photos") is not taken for one;
+# one slash is enough, as a Path made from a URL keeps only one.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+# Opening a FIFO for reading would wait for a writer; O_NONBLOCK makes that open return at once.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
 @attrs.frozen
@@ -86,17 +102,22 @@ def describe(image: object) -> str:
         >>> describe(b"abc")
         '<3 bytes>'
     """
-    if isinstance(image, (str, os.PathLike)):
-        return os.fspath(image)
-    if isinstance(image, (bytes, bytearray, memoryview)):
-        return f"<{len(image)} bytes>"
-    if isinstance(image, Image.Image):
-        return f"<PIL image {image.mode} {image.width}x{image.height}>"
-    if isinstance(image, np.ndarray):
-        return f"<array {image.dtype} {'x'.join(map(str, image.shape))}>"
-    name = getattr(image, "name", None)
-    if isinstance(name, str):
-        return name
+    try:
+        if isinstance(image, (str, os.PathLike)):
+            return os.fsdecode(os.fspath(image))
+        if isinstance(image, memoryview):
+            return f"<{image.nbytes} bytes>"
+        if isinstance(image, (bytes, bytearray)):
+            return f"<{len(image)} bytes>"
+        if isinstance(image, Image.Image):
+            return f"<PIL image {image.mode} {image.width}x{image.height}>"
+        if isinstance(image, np.ndarray):
+            return f"<array {image.dtype} {'x'.join(map(str, image.shape))}>"
+        name = getattr(image, "name", None)
+        if isinstance(name, str):
+            return name
+    except Exception:  # naming an input must never be what fails
+        pass
     return f"<{type(image).__name__}>"
 
 
@@ -104,12 +125,15 @@ def read_image_bytes(image: ImageInput) -> bytes:
     """Return the encoded bytes of a path, bytes-like or binary file input, as they are.
 
     Nothing is decoded: the bytes are those of the file (or of the buffer) byte for byte. A file
-    object is read from its current position to its end.
+    object is read from its current position to its end. Only regular files are opened: a FIFO
+    or a device is refused without being opened, and a URL is refused, not downloaded.
 
     Raises:
-        InvalidImageError: the file is missing, is a folder or cannot be read; a file object was
-            opened in text mode; or the input is a PIL image, an array or another type that has
-            no encoded bytes. The message names the input.
+        InvalidImageError: the file is missing, is a folder, a FIFO or a device, or cannot be
+            read; the path is a URL or too long; a file object was opened in text mode or for
+            writing only, or its ``read()`` failed or gave no bytes; or the input is a PIL
+            image, an array or another type that has no encoded bytes. The message names the
+            input.
 
     Example:
         >>> import io
@@ -118,54 +142,143 @@ def read_image_bytes(image: ImageInput) -> bytes:
         >>> read_image_bytes(bytearray(b"abc"))
         b'abc'
     """
+    source = describe(image)
     if isinstance(image, (str, os.PathLike)):
-        path = Path(image)
-        if not path.exists():
-            raise InvalidImageError("file not found; check the path", source=describe(image))
-        if path.is_dir():
-            raise InvalidImageError("is a folder, not an image file", source=describe(image))
-        try:
-            return path.read_bytes()
-        except OSError as error:
-            raise InvalidImageError(
-                f"cannot read the file: {error.strerror}", source=describe(image)
-            ) from error
+        return _read_path(image, source)
     if isinstance(image, (bytes, bytearray, memoryview)):
         return bytes(image)
     read = getattr(image, "read", None)
     if callable(read):
-        data = read()
-        if not isinstance(data, bytes):
-            raise InvalidImageError(
-                "the file object returned text; open it in binary mode ('rb')",
-                source=describe(image),
-            )
-        return data
+        return _read_file_object(image, source)
     if isinstance(image, (Image.Image, np.ndarray)):
         raise InvalidImageError(
             "a decoded image has no encoded bytes; pass a path, bytes or a binary file, "
             "or encode it with prepare_upload",
-            source=describe(image),
+            source=source,
         )
     raise InvalidImageError(
         f"cannot use a {type(image).__name__} as an image; pass a path, bytes, a binary file, "
         "a PIL image or a numpy array",
-        source=describe(image),
+        source=source,
     )
 
 
-def _open_checked(data: bytes, source: str, *, decode: bool = True) -> Image.Image:
-    """Open (and, with ``decode``, fully decode) encoded bytes, turning every failure into
-    InvalidImageError. Without ``decode`` only the header is read: size, mode, EXIF."""
-    if not data:
-        raise InvalidImageError("the image is empty (0 bytes)", source=source)
+def _read_path(image: str | os.PathLike[str], source: str) -> bytes:
+    try:
+        name = os.fspath(image)
+    except TypeError as error:
+        raise InvalidImageError(f"not a usable path: {error}", source=source) from error
+    if isinstance(name, str) and _URL.match(name) and not os.path.lexists(name):
+        raise InvalidImageError(
+            "is a URL, and URLs are not fetched (the library makes no network call except to "
+            "its endpoint): download it first and pass the file or its bytes",
+            source=source,
+        )
+    try:
+        info = os.stat(name)
+    except (FileNotFoundError, NotADirectoryError) as error:
+        raise InvalidImageError("file not found; check the path", source=source) from error
+    except OSError as error:
+        if error.errno == errno.ENAMETOOLONG:
+            message = f"the name is too long for the file system ({len(name)} characters)"
+            raise InvalidImageError(f"{message}; check the path", source=source) from error
+        raise InvalidImageError(_cannot_read(error), source=source) from error
+    except ValueError as error:  # a NUL character in the path
+        raise InvalidImageError(f"not a usable path: {error}", source=source) from error
+    if stat.S_ISDIR(info.st_mode):
+        raise InvalidImageError("is a folder, not an image file", source=source)
+    _refuse_special(info.st_mode, source)
+    try:
+        descriptor = os.open(name, _OPEN_FLAGS)
+        with os.fdopen(descriptor, "rb") as file:
+            # Checked again on what was opened: the path may have changed since the stat.
+            _refuse_special(os.fstat(file.fileno()).st_mode, source)
+            return file.read()
+    except OSError as error:
+        raise InvalidImageError(_cannot_read(error), source=source) from error
+
+
+def _cannot_read(error: OSError) -> str:
+    return f"cannot read the file: {error.strerror or error}"
+
+
+def _refuse_special(mode: int, source: str) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISFIFO(mode):
+        kind = "a named pipe (FIFO)"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    else:
+        kind = "a special file"
+    raise InvalidImageError(
+        f"is {kind}, not a regular file; only image files are read: save the image to a file, "
+        "or pass its bytes",
+        source=source,
+    )
+
+
+_TEXT_MODE = "the file object is open in text mode; open it in binary mode ('rb')"
+
+
+def _read_file_object(image: object, source: str) -> bytes:
+    if isinstance(image, io.TextIOBase):
+        raise InvalidImageError(_TEXT_MODE, source=source)
+    readable = getattr(image, "readable", None)
+    try:
+        can_read = readable() if callable(readable) else True
+    except ValueError as error:  # what a closed file says
+        raise InvalidImageError(f"the file object is closed ({error})", source=source) from error
+    except Exception:  # let read() say what is wrong
+        can_read = True
+    if can_read is False:
+        raise InvalidImageError(
+            "the file object is open for writing only; open it for reading ('rb')", source=source
+        )
+    _refuse_open_device(image, source)
+    try:
+        data = image.read()  # type: ignore[attr-defined]
+    except UnicodeDecodeError as error:
+        raise InvalidImageError(_TEXT_MODE, source=source) from error
+    except Exception as error:  # a caller's object may fail in any way: it is the input's fault
+        raise InvalidImageError(
+            f"reading the file object failed ({type(error).__name__}: {error}); "
+            "pass a readable binary file, or the bytes",
+            source=source,
+        ) from error
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        raise InvalidImageError(_TEXT_MODE, source=source)
+    raise InvalidImageError(
+        f"the file object's read() gave {type(data).__name__}, not bytes; "
+        "pass a binary file, or the bytes",
+        source=source,
+    )
+
+
+def _refuse_open_device(image: object, source: str) -> None:
+    """A device such as /dev/zero never ends; a pipe (standard input) is a fine source."""
+    try:
+        mode = os.fstat(image.fileno()).st_mode  # type: ignore[attr-defined]
+    except Exception:  # no descriptor behind it (BytesIO, a caller's own object)
+        return
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        _refuse_special(mode, source)
+
+
+@contextmanager
+def _decoding(source: str) -> Iterator[None]:
+    """Turn every failure to decode, convert or encode an image into InvalidImageError."""
     try:
         with warnings.catch_warnings():
             # Past Pillow's pixel limit it only warns up to 2x; we refuse from 1x.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if decode:
-                image.load()
+            yield
+    except InvalidImageError:
+        raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise InvalidImageError(
             f"refusing a decompression bomb: {error}; "
@@ -174,11 +287,38 @@ def _open_checked(data: bytes, source: str, *, decode: bool = True) -> Image.Ima
         ) from error
     except UnidentifiedImageError as error:
         raise InvalidImageError("not an image Pillow can read", source=source) from error
-    except (OSError, SyntaxError, ValueError) as error:
+    except MemoryError as error:
+        raise InvalidImageError("the image is too large to decode", source=source) from error
+    except Exception as error:  # Pillow's decoders fail on bad data in many different ways
         raise InvalidImageError(
-            f"the image is damaged or truncated: {error}", source=source
+            f"the image is damaged or truncated: {error or type(error).__name__}", source=source
         ) from error
+
+
+def _open_checked(data: bytes, source: str, *, decode: bool = True) -> Image.Image:
+    """Open (and, with ``decode``, fully decode) encoded bytes, turning every failure into
+    InvalidImageError. Without ``decode`` only the header is read: size, mode, EXIF."""
+    if not data:
+        raise InvalidImageError("the image is empty (0 bytes)", source=source)
+    with _decoding(source):
+        image = Image.open(io.BytesIO(data))
+        if decode:
+            image.load()
     return image
+
+
+def _eight_bits(values: np.ndarray) -> np.ndarray:
+    """16-bit values (0..65535) scaled to 8 bits (0..255): value / 257, rounded."""
+    wide = np.clip(values, 0, 65535).astype(np.uint32)
+    eight: np.ndarray = ((wide + 128) // 257).astype(np.uint8)
+    return eight
+
+
+def _eight_bit_image(image: Image.Image) -> Image.Image:
+    # Pillow's own conversion clips 16-bit values at 255, which turns a photo white.
+    if image.mode not in _SIXTEEN_BIT_MODES:
+        return image
+    return Image.fromarray(_eight_bits(np.asarray(image)))
 
 
 def _from_array(array: np.ndarray, source: str) -> Image.Image:
@@ -190,8 +330,25 @@ def _from_array(array: np.ndarray, source: str) -> Image.Image:
         )
     if array.size == 0:
         raise InvalidImageError(f"the image array is empty (shape {array.shape})", source=source)
-    if array.dtype != np.uint8:
-        if np.issubdtype(array.dtype, np.floating) and array.min() >= 0 and array.max() <= 1:
+    kind = array.dtype.kind
+    if kind not in "biuf":
+        raise InvalidImageError(
+            f"an image array must hold numbers (uint8 0..255, uint16, or floats 0..1), got "
+            f"dtype {array.dtype}; convert it, e.g. with .astype(np.uint8)",
+            source=source,
+        )
+    if kind == "f" and not np.isfinite(array).all():
+        raise InvalidImageError(
+            "the image array holds NaN or infinite values; replace them first, e.g. with "
+            "np.nan_to_num",
+            source=source,
+        )
+    if kind == "b":
+        array = array.astype(np.uint8) * 255
+    elif kind == "u" and array.dtype.itemsize == 2:
+        array = _eight_bits(array)
+    elif array.dtype != np.uint8:
+        if kind == "f" and array.min() >= 0 and array.max() <= 1:
             array = np.round(array * 255)
         array = np.clip(array, 0, 255).astype(np.uint8)
     return Image.fromarray(np.ascontiguousarray(array))
@@ -214,6 +371,11 @@ def _upright_size(image: Image.Image) -> tuple[int, int]:
     return (height, width) if orientation in _TRANSPOSED_ORIENTATIONS else (width, height)
 
 
+def _upright(image: Image.Image, *, encoded: bool) -> Image.Image:
+    """The pixels as people see them: EXIF orientation applied (for files), 8 bits deep."""
+    return _eight_bit_image(ImageOps.exif_transpose(image) if encoded else image)
+
+
 def _encode_png(image: Image.Image) -> bytes:
     if image.mode not in ("1", "L", "LA", "RGB", "RGBA", "P"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
@@ -222,9 +384,7 @@ def _encode_png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _downscaled(image: Image.Image, max_side: int, *, encoded: bool) -> Image.Image:
-    if encoded:
-        image = ImageOps.exif_transpose(image)
+def _downscaled(image: Image.Image, max_side: int) -> Image.Image:
     scale = max_side / max(image.size)
     if scale >= 1:
         return image
@@ -239,12 +399,14 @@ def prepare_upload(image: ImageInput, *, max_side: int | None = None) -> Upload:
 
     JPEG, PNG and WebP files are sent byte for byte (the server applies their EXIF
     orientation); PIL images, arrays and other formats (BMP, TIFF, GIF, CMYK, 16-bit...) are
-    encoded as PNG. With ``max_side``, a photo whose longer side exceeds it is turned upright,
-    downscaled and re-encoded (JPEG stays JPEG, the rest becomes PNG).
+    encoded as PNG, 16-bit ones scaled to 8 bits. With ``max_side``, a photo whose longer side
+    exceeds it is turned upright, downscaled and re-encoded (JPEG stays JPEG, the rest becomes
+    PNG).
 
     Raises:
-        InvalidImageError: missing file, folder, empty or truncated file, not an image,
-            decompression bomb, unusable array; the message names the input.
+        InvalidImageError: missing file, folder, FIFO or device, URL, empty or truncated file,
+            not an image, decompression bomb, unreadable file object, unusable array; the
+            message names the input.
 
     Example:
         >>> import io
@@ -259,25 +421,22 @@ def prepare_upload(image: ImageInput, *, max_side: int | None = None) -> Upload:
         raise ValueError(f"max_side must be a positive number of pixels, got {max_side}")
     source = describe(image)
     pil, data = _to_pil(image)
-    size = _upright_size(pil) if data is not None else pil.size
-    if max_side is not None and max(size) > max_side:
-        small = _downscaled(pil, max_side, encoded=data is not None)
+    with _decoding(source):
+        size = _upright_size(pil) if data is not None else pil.size
+        shrink = max_side is not None and max(size) > max_side
+        mime = None if _needs_conversion(pil) else _SENT_AS_IS.get(pil.format or "")
+        if data is not None and mime is not None and not shrink:
+            return Upload(data, mime, size, size)
+        # Otherwise send upright pixels, so the server needs no EXIF.
+        upright = _upright(pil, encoded=data is not None)
+        if max_side is None or not shrink:
+            return Upload(_encode_png(upright), "image/png", size, size)
+        small = _downscaled(upright, max_side)
         if pil.format == "JPEG":
             buffer = io.BytesIO()
             small.convert("RGB").save(buffer, format="JPEG", quality=92)
             return Upload(buffer.getvalue(), "image/jpeg", size, small.size)
         return Upload(_encode_png(small), "image/png", size, small.size)
-    if data is not None and pil.format in _SENT_AS_IS and not _needs_conversion(pil):
-        return Upload(data, _SENT_AS_IS[pil.format], size, size)
-    if data is not None:
-        # Other formats: send upright PNG pixels, so the server needs no EXIF.
-        pil = ImageOps.exif_transpose(pil)
-    try:
-        return Upload(_encode_png(pil), "image/png", size, size)
-    except (OSError, ValueError) as error:
-        raise InvalidImageError(
-            f"cannot encode the image as PNG: {error}", source=source
-        ) from error
 
 
 def _needs_conversion(image: Image.Image) -> bool:
@@ -291,6 +450,9 @@ def image_size(image: ImageInput) -> tuple[int, int]:
     The EXIF orientation of encoded inputs (paths, bytes, files) is applied; PIL images and
     arrays are taken as they are.
 
+    Raises:
+        InvalidImageError: the input cannot be read as an image; the message names it.
+
     Example:
         >>> import numpy as np
         >>> image_size(np.zeros((20, 30, 3), dtype=np.uint8))
@@ -298,19 +460,23 @@ def image_size(image: ImageInput) -> tuple[int, int]:
     """
     if isinstance(image, Image.Image):
         return image.size
+    source = describe(image)
     if isinstance(image, np.ndarray):
-        return _from_array(image, describe(image)).size
+        return _from_array(image, source).size
     # The header is enough: no need to decode the pixels for a size.
-    return _upright_size(_open_checked(read_image_bytes(image), describe(image), decode=False))
+    header = _open_checked(read_image_bytes(image), source, decode=False)
+    with _decoding(source):
+        return _upright_size(header)
 
 
 def load_image(image: ImageInput) -> Image.Image:
     """Decode an input into an upright RGB PIL image (a new image; the input is not changed).
 
-    The EXIF orientation of encoded inputs is applied; PIL images and arrays are taken as they are.
+    The EXIF orientation of encoded inputs is applied; PIL images and arrays are taken as they
+    are; 16-bit images are scaled to 8 bits over their full range.
 
     Raises:
-        InvalidImageError: the input cannot be read as an image.
+        InvalidImageError: the input cannot be read as an image; the message names it.
 
     Example:
         >>> import numpy as np
@@ -319,8 +485,9 @@ def load_image(image: ImageInput) -> Image.Image:
         ('RGB', (30, 20))
     """
     pil, data = _to_pil(image)
-    upright = ImageOps.exif_transpose(pil) if data is not None else pil
-    if upright.mode != "RGB":
-        return upright.convert("RGB")
+    with _decoding(describe(image)):
+        upright = _upright(pil, encoded=data is not None)
+        if upright.mode != "RGB":
+            return upright.convert("RGB")
     # Only the caller's own image needs copying; one decoded here is already new.
     return upright.copy() if upright is image else upright
