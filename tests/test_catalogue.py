@@ -8,10 +8,12 @@ import pytest
 from segformer_clothes.catalogue import (
     RecordLog,
     check_inputs,
+    check_unique_names,
     find_photos,
     read_records,
     write_atomically,
 )
+from segformer_clothes.errors import DuplicateNameError
 
 
 def touch(path: Path) -> Path:
@@ -37,12 +39,45 @@ def test_same_stem_in_one_folder_keeps_the_extension(tmp_path: Path) -> None:
     assert names([str(tmp_path)]) == ["look.jpg", "look.png", "other"]
 
 
-def test_two_folders_with_the_same_file_names(tmp_path: Path) -> None:
+def test_a_name_depends_only_on_its_own_input(tmp_path: Path, monkeypatch) -> None:
     touch(tmp_path / "shop1" / "look.jpg")
-    touch(tmp_path / "shop2" / "look.jpg")
-    inputs = [str(tmp_path / "shop1"), str(tmp_path / "shop2")]
-    assert names(inputs) == ["shop1/look", "shop2/look"]
-    assert names(inputs) == names(inputs)  # the same on every rerun
+    touch(tmp_path / "shop1" / "sub" / "coat.png")
+    touch(tmp_path / "extra.jpg")
+    alone = names([str(tmp_path / "shop1")])
+    assert alone == ["look", "sub/coat"]
+    # Given with something else, or spelled another way, the folder's photos keep their names.
+    assert names([str(tmp_path / "shop1"), str(tmp_path / "extra.jpg")]) == [*alone, "extra"]
+    monkeypatch.chdir(tmp_path)
+    assert names(["shop1"]) == names(["./shop1/"]) == names([str(tmp_path / "shop1")]) == alone
+
+
+@pytest.mark.parametrize(
+    ("files", "inputs"),
+    [
+        (["a/look.jpg", "b/look.jpg"], ["a/look.jpg", "b/look.jpg"]),
+        (["x/photos/look.jpg", "y/photos/look.jpg"], ["x/photos", "y/photos"]),
+        (["shop1/look.jpg", "shop2/look.jpg"], ["shop1", "shop2"]),
+        (["g/look.jpg", "g/look.png"], ["g/*.jpg", "g/*.png"]),
+    ],
+)
+def test_two_photos_that_would_share_a_name_are_refused(
+    tmp_path: Path, monkeypatch, files: list[str], inputs: list[str]
+) -> None:
+    for file in files:
+        touch(tmp_path / file)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DuplicateNameError) as refused:
+        check_unique_names(find_photos(inputs))
+    message = str(refused.value)
+    assert files[0] in message
+    assert files[1] in message
+    assert "different output folders" in message
+
+
+def test_unique_names_are_counted(tmp_path: Path) -> None:
+    touch(tmp_path / "look.jpg")
+    touch(tmp_path / "look.png")  # one folder: told apart by their extensions
+    assert check_unique_names(find_photos([str(tmp_path)])) == 2
 
 
 def test_files_and_glob_patterns(tmp_path: Path) -> None:
@@ -63,28 +98,29 @@ def test_inputs_that_name_nothing(tmp_path: Path) -> None:
     check_inputs([str(tmp_path), str(tmp_path / "*.jpg")])
 
 
-def test_records_last_line_wins_and_torn_lines_are_skipped(tmp_path: Path) -> None:
+def record(name: str, status: str, given: str | None = None) -> str:
+    return json.dumps({"input": given or f"{name}.jpg", "name": name, "status": status}) + "\n"
+
+
+def test_records_are_keyed_by_name_last_line_wins_torn_lines_skipped(tmp_path: Path) -> None:
     path = tmp_path / "results.jsonl"
     path.write_text(
-        json.dumps({"input": "a.jpg", "status": "failed"})
-        + "\n"
+        record("a", "failed", "/abs/photos/a.jpg")
         + "not json\n"
-        + json.dumps({"input": "b.jpg", "status": "ok"})
-        + "\n"
-        + json.dumps({"input": "a.jpg", "status": "ok"})
-        + "\n"
-        + '{"input": "c.jpg", "sta',
+        + record("b", "ok")
+        + record("a", "ok", "photos/a.jpg")  # the same photo, spelled another way
+        + '{"input": "c.jpg", "name": "c", "sta',
         encoding="utf-8",
     )
     records = read_records(path)
-    assert records["a.jpg"]["status"] == "ok"
-    assert records["b.jpg"]["status"] == "ok"
-    assert "c.jpg" not in records
+    assert records["a"]["status"] == "ok"
+    assert records["b"]["status"] == "ok"
+    assert "c" not in records
     # Appending after a torn line starts a fresh line, so the new record is readable.
     log = RecordLog(path)
-    log.write({"input": "c.jpg", "status": "ok"})
+    log.write({"input": "c.jpg", "name": "c", "status": "ok"})
     log.close()
-    assert read_records(path)["c.jpg"]["status"] == "ok"
+    assert read_records(path)["c"]["status"] == "ok"
 
 
 def test_write_atomically_leaves_no_torn_file(tmp_path: Path) -> None:

@@ -83,12 +83,15 @@ def test_segment_a_folder_with_overlays_and_crops(
         "--endpoint-url", server.url, "--json", "-",
         cwd=tmp_path,
     )  # fmt: skip
-    assert done.returncode == 1, done.stderr  # broken.jpg failed, the rest went through
+    # broken.jpg can never succeed (exit 3: no failure a rerun could fix), the rest went through.
+    assert done.returncode == 3, done.stderr
     summary = json.loads(done.stdout)
     assert summary["done"] == 5
-    assert summary["failed"] == 1
+    assert summary["failed"] == 0
+    assert summary["invalid"] == 1
     assert summary["skipped"] == 0
-    assert "failed 1" in done.stderr
+    assert "invalid 1" in done.stderr
+    assert "broken.jpg: not an image" in done.stderr  # the failed photo is named
     assert server.requests == 5  # the broken file never reached the server
 
     for name, photo in [
@@ -109,7 +112,7 @@ def test_segment_a_folder_with_overlays_and_crops(
     records = {r["input"]: r for r in read_jsonl(out / "results.jsonl")}
     assert len(records) == 6
     broken = records[str(photos / "broken.jpg")]
-    assert broken["status"] == "failed"
+    assert broken["status"] == "invalid"
     assert broken["error_type"] == "InvalidImageError"
     ok = records[str(photos / "look_1.png")]
     assert ok["status"] == "ok"
@@ -129,9 +132,11 @@ def test_rerun_skips_what_is_done_and_retries_failures(photos: Path, tmp_path: P
             cwd=tmp_path,
         )  # fmt: skip
         assert first.returncode == 1
-        failed = [r for r in read_jsonl(out / "results.jsonl") if r["status"] == "failed"]
-        assert {r["error_type"] for r in failed} == {"ServerError", "InvalidImageError"}
-        assert len(failed) == 3
+        records = read_jsonl(out / "results.jsonl")
+        failed = [r for r in records if r["status"] == "failed"]
+        assert {r["error_type"] for r in failed} == {"ServerError"}
+        assert len(failed) == 2
+        assert [r["name"] for r in records if r["status"] == "invalid"] == ["broken"]
         server.reset()
         second = run_cli(
             "segment", str(photos), "--out", str(out), "--endpoint-url", server.url,
@@ -139,8 +144,9 @@ def test_rerun_skips_what_is_done_and_retries_failures(photos: Path, tmp_path: P
             cwd=tmp_path,
         )  # fmt: skip
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert second.returncode == 1  # broken.jpg still fails
-    assert summary == {**summary, "done": 2, "skipped": 3, "failed": 1}
+    # broken.jpg can never succeed and is not tried again: exit 3, so "rerun while 1" ends.
+    assert second.returncode == 3
+    assert summary == {**summary, "done": 2, "skipped": 3, "failed": 0, "invalid": 1}
     assert server.requests == 2  # only the two server failures were sent again
     with FakeInferenceServer() as server:
         third = run_cli(
@@ -148,7 +154,7 @@ def test_rerun_skips_what_is_done_and_retries_failures(photos: Path, tmp_path: P
             "--no-resume", "--quiet",
             cwd=tmp_path,
         )  # fmt: skip
-        assert third.returncode == 1
+        assert third.returncode == 3
         assert server.requests == 5  # --no-resume redoes everything
 
 
@@ -195,16 +201,98 @@ def test_killed_run_resumes_without_redoing_finished_photos(tmp_path: Path) -> N
     assert len(visible) == 12 + 12 + 1
 
 
-def test_same_file_names_in_two_folders(tmp_path: Path, server: FakeInferenceServer) -> None:
+def test_same_file_names_in_two_folders_are_refused_up_front(
+    tmp_path: Path, server: FakeInferenceServer
+) -> None:
+    # Both would be written as "look": refused before any work, naming both and what to do.
     draw_photo(tmp_path / "shop1" / "look.png", seed=1)
     draw_photo(tmp_path / "shop2" / "look.png", seed=2, size=(30, 30))
     done = run_cli(
         "segment", "shop1", "shop2", "--out", "out", "--endpoint-url", server.url,
         cwd=tmp_path,
     )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "shop1/look.png and shop2/look.png would both be written as 'look'" in done.stderr
+    assert "common parent folder" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+    assert server.requests == 0
+    # Their common parent keeps each photo's own path.
+    done = run_cli(
+        "segment", ".", "--out", "out", "--endpoint-url", server.url, cwd=tmp_path
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert SegmentationResult.load(tmp_path / "out/labels/shop1/look.png").size == (40, 56)
     assert SegmentationResult.load(tmp_path / "out/labels/shop2/look.png").size == (30, 30)
+
+
+def test_resume_does_not_depend_on_how_the_folder_is_spelled(
+    photos: Path, tmp_path: Path, server: FakeInferenceServer
+) -> None:
+    relative = os.path.relpath(photos, tmp_path)
+    first = run_cli(
+        "segment", relative, "--out", "out", "--endpoint-url", server.url, cwd=tmp_path
+    )  # fmt: skip
+    assert first.returncode == 3, first.stderr  # broken.jpg can never succeed
+    server.reset()
+    again = run_cli(
+        "segment", str(photos.resolve()) + "/", "--out", "out", "--endpoint-url", server.url,
+        "--json", "-", cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 3, again.stderr
+    assert json.loads(again.stdout)["skipped"] == 5
+    assert server.requests == 0
+
+
+def test_invalid_photos_are_retried_only_when_asked(
+    photos: Path, tmp_path: Path, server: FakeInferenceServer
+) -> None:
+    run_cli("segment", str(photos), "--out", "out", "--endpoint-url", server.url, cwd=tmp_path)
+    draw_photo(photos / "broken.jpg", seed=9)  # the user fixes the file
+    kept = run_cli(
+        "segment", str(photos), "--out", "out", "--endpoint-url", server.url, cwd=tmp_path
+    )  # fmt: skip
+    assert kept.returncode == 3
+    retried = run_cli(
+        "segment", str(photos), "--out", "out", "--endpoint-url", server.url,
+        "--retry-invalid", cwd=tmp_path,
+    )  # fmt: skip
+    assert retried.returncode == 0, retried.stderr
+    assert (tmp_path / "out/labels/broken.png").exists()
+
+
+def test_a_second_run_on_the_same_folder_exits_4(photos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with FakeInferenceServer(latency=1.0) as slow:
+        first = subprocess.Popen(
+            [sys.executable, "-m", "segformer_clothes.cli", "segment", str(photos), "--out",
+             str(out), "--endpoint-url", slow.url, "--concurrency", "1"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while slow.requests == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            second = run_cli(
+                "segment", str(photos), "--out", str(out), "--endpoint-url", slow.url,
+                cwd=tmp_path,
+            )  # fmt: skip
+        finally:
+            first.terminate()
+            first.communicate(timeout=30)
+    assert second.returncode == 4, second.stderr
+    assert str(out / ".segformer-clothes.lock") in second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_a_fatal_error_before_any_photo_leaves_nothing_behind(photos: Path, tmp_path: Path) -> None:
+    with FakeInferenceServer(token="right") as guarded:
+        done = run_cli(
+            "segment", str(photos), "--out", "out", "--endpoint-url", guarded.url,
+            cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_token_from_a_dotenv_file(

@@ -3,33 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
-import time
-from collections import deque
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
 from dotenv import load_dotenv
-from tqdm import tqdm
 
 from ..backends import Segmenter
 from ..backends.local.segmenter import LocalSegmenter
 from ..backends.remote.client import DEFAULT_MODEL
 from ..backends.remote.settings import ClientSettings
-from ..catalogue import Photo, RecordLog, check_inputs, find_photos, read_records
-from ..errors import AuthenticationError, ModelNotFoundError, SegformerClothesError, SettingError
+from ..catalogue import check_inputs, check_unique_names, find_photos
+from ..errors import AuthenticationError, DuplicateNameError, SettingError
 from ._options import Flag, default_of, usage_error
 from ._outputs import Outputs
+from ._run import EXIT_CODES, CatalogueRun, UsageProblem
 
 logger = logging.getLogger("segformer_clothes")
-
-# Errors no retry or rerun can fix: the whole run stops on them.
-FATAL_ERRORS = (AuthenticationError, ModelNotFoundError)
 
 # The options that set the client's settings. Their defaults and their rules are
 # ClientSettings': the command restates neither, and reports a bad value in these terms.
@@ -58,8 +50,11 @@ def add_parser(subparsers: Any) -> None:
             "Segment every photo named by INPUT (files, folders searched recursively, or glob "
             "patterns) and write DIR/labels/<name>.png, optionally DIR/overlays/<name>.jpg and "
             "DIR/crops/<name>/<label>.png, with one line per photo in DIR/results.jsonl. A rerun "
-            "skips the photos already done and retries the ones that failed. The token is read "
-            "from HF_TOKEN or HF_API_TOKEN, also from a .env file in the working folder."
+            "skips the photos already done and retries the ones that failed (not the invalid "
+            "ones, unless --retry-invalid). The token is read from HF_TOKEN or HF_API_TOKEN, "
+            "also from a .env file in the working folder. Exit codes: "
+            + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
+            + "."
         ),
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photo, folder or glob pattern")
@@ -138,6 +133,11 @@ def add_parser(subparsers: Any) -> None:
         "--no-resume", action="store_true", help="redo every photo, even those already done"
     )
     parser.add_argument(
+        "--retry-invalid",
+        action="store_true",
+        help="also retry the photos recorded as invalid (that can never succeed as they are)",
+    )
+    parser.add_argument(
         "--json", metavar="PATH", help="write a machine-readable summary there (- for stdout)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -176,148 +176,37 @@ def _usage_error(message: str) -> int:
     return 2
 
 
-def _count(inputs: list[str]) -> int:
-    return sum(1 for _ in find_photos(inputs))
+def _make_segmenter(args: argparse.Namespace, settings: ClientSettings) -> Segmenter:
+    """The backend, created only when some photo is left to do; bad options as UsageProblem."""
+    try:
+        return _segmenter(args, settings)
+    except SettingError as error:
+        raise UsageProblem(usage_error(error, FLAGS)) from None
+    except (ImportError, ValueError) as error:
+        # --local without the `local` extra (the message gives the install command), or a
+        # model that is not a SegFormer.
+        raise UsageProblem(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``segment``; returns the exit code (0 all done, 1 some failed, 2 usage error)."""
+    """Run ``segment``; returns the exit code (the table is `EXIT_CODES`)."""
     load_dotenv(Path.cwd() / ".env", override=False)
-    # Every check comes before the output folder is made and before any photo is read.
+    # The order of a run: check the options and the inputs (names included), then take the
+    # output folder's lock, plan, create the backend only if there is work, and run.
     try:
         settings = _client_settings(args)
     except SettingError as error:
         return _usage_error(usage_error(error, FLAGS))
     try:
         check_inputs(args.inputs)
+        total = check_unique_names(find_photos(args.inputs))
     except FileNotFoundError as error:
         return _usage_error(str(error))
+    except DuplicateNameError as error:
+        return _usage_error(error.message)
+    outputs = Outputs(args.out, args.overlay, args.crops)
     try:
-        segmenter = _segmenter(args, settings)
-    except SettingError as error:
-        return _usage_error(usage_error(error, FLAGS))
-    except (ImportError, ValueError) as error:
-        # --local without the `local` extra (the message gives the install command), or a
-        # model that is not a SegFormer.
-        return _usage_error(str(error))
-    except SegformerClothesError as error:
-        return _usage_error(_explain(error))
+        return CatalogueRun(args, outputs, lambda: _make_segmenter(args, settings), total).run()
     except KeyboardInterrupt:
         print("\nInterrupted before any photo was segmented.", file=sys.stderr)
         return 130
-    with segmenter:
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            return _usage_error(f"cannot create the --out folder {args.out}: {error}")
-        return _segment_all(args, segmenter)
-
-
-def _segment_all(args: argparse.Namespace, segmenter: Segmenter) -> int:
-    """Segment every photo not done yet into the (existing) output folder; the exit code."""
-    outputs = Outputs(args.out, args.overlay, args.crops)
-    results_path = args.out / "results.jsonl"
-    records = {} if args.no_resume else read_records(results_path)
-    show_progress = not args.quiet and sys.stderr.isatty()
-    counts = {"done": 0, "skipped": 0, "failed": 0}
-    in_flight: deque[tuple[Photo, float]] = deque()
-
-    def to_do() -> Iterator[str]:
-        for photo in find_photos(args.inputs):
-            if outputs.complete(records.get(str(photo.path))):
-                counts["skipped"] += 1
-                progress.update(1)
-                continue
-            in_flight.append((photo, time.perf_counter()))
-            yield str(photo.path)
-
-    started = time.perf_counter()
-    log = RecordLog(results_path)
-    progress = tqdm(
-        total=_count(args.inputs) if show_progress else None,
-        disable=not show_progress,
-        unit="photo",
-        dynamic_ncols=True,
-    )
-    try:
-        for outcome in segmenter.segment_many(to_do(), return_exceptions=True):
-            photo, began = in_flight.popleft()
-            record: dict[str, Any] = {"input": str(photo.path), "name": photo.name}
-            if isinstance(outcome, FATAL_ERRORS):
-                raise outcome
-            if isinstance(outcome, BaseException):
-                record.update(
-                    status="failed", error=str(outcome), error_type=type(outcome).__name__
-                )
-                counts["failed"] += 1
-            else:
-                try:
-                    crops = outputs.write(photo, outcome)
-                except (OSError, ValueError, SegformerClothesError) as error:
-                    record.update(
-                        status="failed", error=str(error), error_type=type(error).__name__
-                    )
-                    counts["failed"] += 1
-                else:
-                    width, height = outcome.size
-                    record.update(
-                        status="ok",
-                        width=width,
-                        height=height,
-                        labels=list(outcome.labels_present),
-                        coverage={k: round(v, 6) for k, v in outcome.coverage().items()},
-                        **({"crops": crops} if args.crops else {}),
-                    )
-                    counts["done"] += 1
-            record["seconds"] = round(time.perf_counter() - began, 3)
-            log.write(record)
-            progress.update(1)
-    except KeyboardInterrupt:
-        progress.close()
-        print(
-            f"\nInterrupted after {counts['done']} photos; every finished photo is saved. "
-            "Run the same command again to resume.",
-            file=sys.stderr,
-        )
-        return 130
-    except SegformerClothesError as error:
-        # No retry or rerun can fix these: a missing or refused token, a model not deployed.
-        progress.close()
-        return _usage_error(_explain(error))
-    finally:
-        log.close()
-    progress.close()
-    seconds = time.perf_counter() - started
-    summary = {
-        **counts,
-        "seconds": round(seconds, 3),
-        "images_per_second": round(counts["done"] / seconds, 3) if seconds > 0 else 0.0,
-        "out": os.fspath(args.out),
-        "results": os.fspath(results_path),
-    }
-    _report(summary, args.json)
-    return 1 if counts["failed"] else 0
-
-
-def _explain(error: SegformerClothesError) -> str:
-    if isinstance(error, AuthenticationError) and getattr(error, "status_code", None) is None:
-        return (
-            "no Hugging Face token found. Set HF_TOKEN (or HF_API_TOKEN) in the environment or "
-            "in a .env file in this folder (HF_TOKEN=hf_...); or point --endpoint-url at your "
-            "own server, or run the model here with --local."
-        )
-    return str(error)
-
-
-def _report(summary: dict[str, Any], json_path: str | None) -> None:
-    text = (
-        f"done {summary['done']}, skipped {summary['skipped']}, failed {summary['failed']} "
-        f"in {summary['seconds']:.1f} s ({summary['images_per_second']:.2f} images/s)"
-    )
-    if summary["failed"]:
-        text += f"; failures are listed in {summary['results']}, rerun to retry them"
-    print(text, file=sys.stderr if json_path == "-" else sys.stdout)
-    if json_path == "-":
-        print(json.dumps(summary))
-    elif json_path:
-        Path(json_path).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
