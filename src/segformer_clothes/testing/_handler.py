@@ -6,11 +6,14 @@ import json
 import logging
 import sys
 import time
+import urllib.parse
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+
+from ._hostile import bomb_chunks, deep_json, huge_integer, mask_bomb
 
 if TYPE_CHECKING:
     from ._server import FakeInferenceServer
@@ -61,6 +64,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _send_pieces(
+        self, pieces: Iterable[bytes], headers: Mapping[str, str], pause: float = 0.0
+    ) -> None:
+        """A 200 sent piece by piece, its length unknown ahead (the connection closes at its
+        end), ``pause`` seconds between pieces."""
+        self.close_connection = True
+        self.send_response(HTTPStatus.OK)
+        for name, value in {"Content-Type": "application/json", **headers}.items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self._leave(HTTPStatus.OK)
+        self.end_headers()
+        for piece in pieces:
+            self.wfile.write(piece)
+            self.wfile.flush()
+            if pause:
+                time.sleep(pause)
+
     def _error(self, status: int, message: str, **extra: Any) -> None:
         headers = extra.pop("headers", None)
         self._send(status, json.dumps({"error": message, **extra}).encode(), headers)
@@ -92,9 +113,19 @@ class _Handler(BaseHTTPRequestHandler):
             if status is not None:
                 self.fake.statuses[int(status)] += 1
 
+    def _is_redirect_target(self, target: str) -> bool:
+        parts = urllib.parse.urlsplit(target)
+        address: Any = self.server.server_address
+        host, port = address[0], address[1]
+        here = (parts.hostname in (str(host), "localhost"), parts.port == port)
+        return all(here) and parts.path == urllib.parse.urlsplit(self.path).path
+
     def _answer(self, data: bytes) -> None:
         fake = self.fake
-        if fake.redirect_to is not None:
+        if fake.redirect_loop:
+            self._send(307, b"", {"Location": self.path})
+            return
+        if fake.redirect_to is not None and not self._is_redirect_target(fake.redirect_to):
             self._send(307, b"", {"Location": fake.redirect_to})
             return
         if fake.not_found:
@@ -121,6 +152,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault in ("429", "503", "loading", "500", "502", "drop"):
             self._fault(fault)
             return
+        if fault in ("echo", "deep_json", "huge_int", "mask_bomb", "empty", "no_content"):
+            self._hostile(fault)
+            return
+        if fault == "no_location":
+            self._send(302, b"")
+            return
         time.sleep(fake.latency + (fake.slow_seconds if fault == "slow" else 0.0))
         content_type = self.headers.get("Content-Type") or ""
         if not content_type.startswith("image/"):
@@ -136,7 +173,40 @@ class _Handler(BaseHTTPRequestHandler):
             cut = body[: len(body) // 2]
             self._send(HTTPStatus.OK, cut, length=len(cut))
             return
+        if fault == "gzip_lie":
+            self._send(HTTPStatus.OK, body, {"Content-Encoding": "gzip"})
+            return
+        if fault == "trickle":
+            one_by_one = (body[at : at + 1] for at in range(len(body)))
+            self._send_pieces(one_by_one, {}, pause=fake.trickle_seconds)
+            return
+        if fault in ("bomb", "huge"):
+            compress = fault == "bomb"
+            pieces = bomb_chunks(body, fake.bomb_bytes, compress=compress)
+            self._send_pieces(pieces, {"Content-Encoding": "gzip"} if compress else {})
+            return
         self._send(HTTPStatus.OK, body)
+
+    def _hostile(self, fault: str) -> None:
+        if fault == "echo":
+            # What a careless server does: repeat the credentials it was sent, in its error
+            # body and in its headers.
+            seen = dict(self.headers.items())
+            echoed = {f"x-echo-{name.lower()}": value for name, value in seen.items()}
+            message = f"Invalid credentials in Authorization header: {seen.get('Authorization')}"
+            self._error(401, message, headers=echoed, received=seen)
+        elif fault == "deep_json":
+            self._send(HTTPStatus.OK, deep_json())
+        elif fault == "huge_int":
+            self._send(HTTPStatus.OK, huge_integer())
+        elif fault == "mask_bomb":
+            self._send(HTTPStatus.OK, mask_bomb())
+        elif fault == "empty":
+            self._send(HTTPStatus.OK, b"")
+        else:  # no_content
+            self.send_response(HTTPStatus.NO_CONTENT)
+            self._leave(HTTPStatus.NO_CONTENT)
+            self.end_headers()
 
     def _fault(self, fault: str) -> None:
         fake = self.fake

@@ -20,14 +20,25 @@ from PIL import Image, ImageOps
 from ..formats.answer import encode_answer
 from ._answers import Answer, pixel_labels
 from ._handler import QuietServer, handler_for
+from ._hostile import HOSTILE_FAULTS
 
 __all__ = ["FAULTS", "FakeInferenceServer"]
 
-FAULTS = ("429", "503", "loading", "500", "502", "drop", "truncate", "slow")
+FAULTS = ("429", "503", "loading", "500", "502", "drop", "truncate", "slow", *HOSTILE_FAULTS)
 """The faults the server can inject: ``"429"`` rate limited (with ``Retry-After``),
 ``"503"`` overloaded, ``"loading"`` 503 with ``estimated_time``, ``"500"`` and ``"502"``
 server errors, ``"drop"`` closing the connection without an answer, ``"truncate"`` a 200 whose
-JSON body is cut in half, ``"slow"`` an answer held back ``slow_seconds``."""
+JSON body is cut in half, ``"slow"`` an answer held back ``slow_seconds``.
+
+And the hostile ones, to check that a pipeline stays safe and bounded whatever a server (or a
+proxy on the way) sends: ``"trickle"`` the answer one byte every ``trickle_seconds``;
+``"gzip_lie"`` a plain answer labelled ``Content-Encoding: gzip``; ``"echo"`` a 401 that
+repeats the request's headers (the token included) in its body and its headers;
+``"deep_json"`` lists nested 100,000 deep; ``"huge_int"`` an integer of 100,000 digits;
+``"bomb"`` a small gzip body that expands to ``bomb_bytes`` (a valid answer padded with
+spaces); ``"huge"`` the same answer of ``bomb_bytes`` uncompressed; ``"mask_bomb"`` a mask PNG
+whose header claims 100,000 x 100,000 pixels; ``"empty"`` a 200 with no body; ``"no_content"``
+a 204; ``"no_location"`` a 302 without ``Location``. See also the ``redirect_loop`` switch."""
 
 
 class _Bucket:
@@ -80,7 +91,11 @@ class FakeInferenceServer:
         token: when set, requests must carry ``Authorization: Bearer <token>`` (401 otherwise).
         forbidden_tokens: tokens answered 403 (no "Inference Providers" permission).
         not_found: answer every request 404, as for a model not deployed on the provider.
-        redirect_to: answer every request 307 to this URL.
+        redirect_to: answer every request 307 to this URL (except the requests to that URL,
+            when it is on this server: a redirect within the server is followed once).
+        redirect_loop: answer every request 307 to its own URL, a redirect loop.
+        trickle_seconds: the pause between the bytes of a ``"trickle"`` answer.
+        bomb_bytes: the size a ``"bomb"`` or ``"huge"`` answer has once decompressed.
         score: the ``score`` of every item (1.0 or None, as the real service sends).
         cache: keep encoded answers by the bytes' digest, so repeated photos cost the server
             nothing (for benchmarks that measure the client).
@@ -122,6 +137,9 @@ class FakeInferenceServer:
         forbidden_tokens: Iterable[str] = (),
         not_found: bool = False,
         redirect_to: str | None = None,
+        redirect_loop: bool = False,
+        trickle_seconds: float = 0.05,
+        bomb_bytes: int = 64 * 2**20,
         score: float | None = None,
         cache: bool = False,
         history: int = 1000,
@@ -145,6 +163,9 @@ class FakeInferenceServer:
         self.forbidden_tokens = frozenset(forbidden_tokens)
         self.not_found = not_found
         self.redirect_to = redirect_to
+        self.redirect_loop = redirect_loop
+        self.trickle_seconds = trickle_seconds
+        self.bomb_bytes = bomb_bytes
         self.score = score
         self.cache = cache
         self._bucket = None if requests_per_second is None else _Bucket(requests_per_second, burst)
