@@ -319,9 +319,18 @@ def test_stats_count_requests_and_outcomes(mock_client):
     assert client.stats == ClientStats(requests=2, retries=1, rate_limited=1, succeeded=1)
 
 
-def test_endless_redirects_stop(mock_client):
-    loop = httpx.Response(307, headers={"Location": "/again"})
-    client, handler = mock_client(loop, max_retries=0)
-    with pytest.raises(NetworkError, match="redirects"):
+def test_endless_redirects_stop_without_retrying(mock_client):
+    hops = iter(range(100))
+    onwards = lambda request: httpx.Response(307, headers={"Location": f"/hop{next(hops)}"})  # noqa: E731
+    client, handler = mock_client(onwards)
+    with pytest.raises(ResponseFormatError, match="more than 5 redirects"):
         client.segment(PHOTO)
     assert len(handler.requests) == 6
+
+
+def test_a_redirect_loop_is_named_and_not_retried(mock_client):
+    loop = httpx.Response(307, headers={"Location": "/again"})
+    client, handler = mock_client(loop)
+    with pytest.raises(ResponseFormatError, match="redirects in a loop"):
+        client.segment(PHOTO)
+    assert len(handler.requests) == 2

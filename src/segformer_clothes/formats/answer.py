@@ -22,6 +22,7 @@ import base64
 import binascii
 import io
 import json
+import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,9 +33,30 @@ from ..errors import ResponseFormatError
 from ..labels import CLOTHES_LABELS, LabelSet
 from ._label_map import checked_label_map
 
-__all__ = ["decode_answer", "encode_answer"]
+__all__ = ["MAX_MASK_PIXELS", "decode_answer", "encode_answer"]
 
 _MASK_MODES = ("L", "1")
+
+MAX_MASK_PIXELS = 2**26
+"""The most pixels a mask may have (67 million, an 8192x8192 photo; under Pillow's own
+decompression-bomb limit): a mask PNG is tiny whatever size its header claims, so the size is
+checked before any pixel is decoded."""
+
+# A mask may be larger than the photo it is for (a server that upscaled), but not this many
+# times its pixels: beyond, decoding it would cost memory out of all proportion to the photo.
+_MAX_MASK_SCALE = 16
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_SHOWN = 200  # characters of the answer's own text an error repeats
+
+
+def _shown(value: object) -> str:
+    """A value as an error shows it: a string as is, else its repr, cut short (it may be huge,
+    or nested absurdly)."""
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except (RecursionError, ValueError):
+        return f"a {type(value).__name__} too large or too deep to show"
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
 
 
 def encode_answer(
@@ -106,7 +128,10 @@ def decode_answer(
         ResponseFormatError: the answer is not the documented format (not JSON, an object
             instead of a list, an empty list, a missing field, a mask that is not a base64
             grayscale PNG, masks of different sizes, a label ``labels`` does not have); the
-            message says which item and how.
+            message says which item and how. So is a hostile answer: JSON nested too deep or
+            numbers too long to read, a mask whose header claims more than `MAX_MASK_PIXELS`
+            pixels or more than 16 times the pixels of ``size``. No other exception escapes,
+            and the memory used is bounded by the answer's size and ``size``.
 
     Example:
         >>> import numpy as np
@@ -130,10 +155,15 @@ def _parse_items(
     if isinstance(payload, (bytes, bytearray, str)):
         try:
             decoded = json.loads(payload)
+        except RecursionError:
+            raise ResponseFormatError("the answer is JSON nested too deep to read") from None
         except (ValueError, UnicodeDecodeError) as error:
-            raise ResponseFormatError(f"the answer is not JSON: {error}") from error
+            raise ResponseFormatError(f"the answer is not JSON: {str(error)[:_SHOWN]}") from None
     if isinstance(decoded, Mapping):
-        detail = f": {decoded['error']}" if "error" in decoded else f" with keys {sorted(decoded)}"
+        keys = [str(key) for key in list(decoded)[:10]]
+        detail = (
+            f": {_shown(decoded['error'])}" if "error" in decoded else f" with keys {sorted(keys)}"
+        )
         raise ResponseFormatError(
             f"expected a JSON list of label/mask items, got an object{detail}"
         )
@@ -158,6 +188,8 @@ def _parse_items(
                 f"item {index} has no {' or '.join(repr(k) for k in missing)} field"
             )
         label, mask = item["label"], item["mask"]
+        if isinstance(label, str) and len(label) > _SHOWN:
+            label = label[:_SHOWN] + "..."  # no known label is this long; keep messages short
         if not isinstance(label, str):
             raise ResponseFormatError(
                 f"item {index}: 'label' is {type(label).__name__}, expected a string"
@@ -168,27 +200,48 @@ def _parse_items(
             )
         score = item.get("score")
         if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
+            shown = repr(score[:_SHOWN]) if isinstance(score, str) else _shown(score)
             raise ResponseFormatError(
-                f"item {index} ({label}): 'score' is {score!r}, expected a number or null"
+                f"item {index} ({label}): 'score' is {shown}, expected a number or null"
             )
         try:
             data = base64.b64decode(mask, validate=True)
         except (binascii.Error, ValueError) as error:
             raise ResponseFormatError(
                 f"item {index} ({label}): the mask is not valid base64: {error}"
-            ) from error
+            ) from None
         items.append((label, data))
     return items
 
 
-def _open_mask(label: str, data: bytes) -> Image.Image:
+def _check_mask_size(label: str, width: int, height: int, limit: int) -> None:
+    if width * height > limit:
+        raise ResponseFormatError(
+            f"the mask of {label!r} claims {width}x{height} pixels, more than the "
+            f"{limit} a mask may have for this photo; the answer is not for this photo"
+        )
+
+
+def _open_mask(label: str, data: bytes, limit: int) -> Image.Image:
     """The mask's PNG with its header read and checked; its pixels are not decoded yet."""
+    if data.startswith(_PNG_SIGNATURE) and data[12:16] == b"IHDR" and len(data) >= 24:
+        # Read the size before Pillow does: a size past its own bomb limit is an exception
+        # (or a warning) from Pillow, not our error.
+        width, height = struct.unpack(">II", data[16:24])
+        _check_mask_size(label, width, height, limit)
     try:
         picture = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as error:
         raise ResponseFormatError(
             f"the mask of {label!r} is not a readable image: {error}"
-        ) from error
+        ) from None
+    _check_mask_size(label, *picture.size, limit)
     if picture.mode not in _MASK_MODES:
         raise ResponseFormatError(
             f"the mask of {label!r} is a mode {picture.mode} image; "
@@ -200,10 +253,10 @@ def _open_mask(label: str, data: bytes) -> Image.Image:
 def _decode_mask(label: str, picture: Image.Image) -> np.ndarray:
     try:
         picture.load()
-    except (OSError, SyntaxError, ValueError) as error:
+    except (OSError, SyntaxError, ValueError, MemoryError) as error:
         raise ResponseFormatError(
             f"the mask of {label!r} is not a readable image: {error}"
-        ) from error
+        ) from None
     return np.asarray(picture.convert("L") if picture.mode == "1" else picture)
 
 
@@ -226,8 +279,11 @@ def _combine_masks(
     # Background adds nothing to a label map that starts at 0: its pixels are decoded only when
     # it is the one mask (a twelfth of the work on a typical answer); its header is checked.
     background_only = all(class_id == 0 for class_id in ids)
+    limit = MAX_MASK_PIXELS
+    if size is not None:
+        limit = min(limit, max(_MAX_MASK_SCALE * int(size[0]) * int(size[1]), 4096))
     for (label, data), class_id in sorted(zip(items, ids, strict=True), key=lambda pair: pair[1]):
-        picture = _open_mask(label, data)
+        picture = _open_mask(label, data, limit)
         this_size = picture.size
         if mask_size is None:
             mask_size = this_size

@@ -1,12 +1,15 @@
 """Turning an HTTP answer or a transport failure into a payload or one of our errors.
 
 Written once for the sync and async paths: both hand the status, headers and body here.
+Whatever the server sends, what comes out is one of the library's errors: a body too deep or
+too strange for the JSON decoder, a wrong content encoding or an oversized answer included,
+and no error keeps the httpx exception (whose request holds the token) as its cause.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -20,10 +23,16 @@ from ...errors import (
     NetworkError,
     RateLimitError,
     RequestTimeoutError,
+    ResponseFormatError,
+    SegformerClothesError,
     ServerError,
     TruncatedResponseError,
 )
+from ._body import AnswerTooLarge
 from .retry import retry_after_from_headers
+
+# The most of a server's own words an error repeats: enough to read, not a whole page.
+_MESSAGE_CHARS = 300
 
 __all__ = ["check_answer", "error_for_status", "error_for_transport"]
 
@@ -38,21 +47,28 @@ def _error_body(body: bytes) -> tuple[str | None, float | None]:
     """The ``error`` message and ``estimated_time`` of an error body, where it has them."""
     try:
         decoded = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        text = body.decode("utf-8", "replace").strip()
-        return (text[:300] or None), None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raw = body[: _MESSAGE_CHARS * 4].decode("utf-8", "replace").strip()
+        return (raw[:_MESSAGE_CHARS] or None), None
     if not isinstance(decoded, Mapping):
         return None, None
     message = decoded.get("error")
-    if isinstance(message, list):
-        message = "; ".join(map(str, message))
+    try:
+        if isinstance(message, list):
+            message = "; ".join(map(str, message[:20]))
+        text = None if message is None else str(message)[:_MESSAGE_CHARS]
+    except (RecursionError, ValueError):  # absurdly nested, or an integer too long to print
+        text = "(an unreadable error message)"
     estimated = decoded.get("estimated_time")
-    estimated_time = (
-        float(estimated)
-        if isinstance(estimated, (int, float)) and not isinstance(estimated, bool)
-        else None
-    )
-    return (str(message) if message is not None else None), estimated_time
+    estimated_time: float | None = None
+    if isinstance(estimated, (int, float)) and not isinstance(estimated, bool):
+        try:
+            estimated_time = float(estimated)
+        except OverflowError:  # an integer of hundreds of digits: longer than any cap
+            estimated_time = float("inf")
+    if estimated_time is not None and estimated_time != estimated_time:
+        estimated_time = None  # NaN
+    return text, estimated_time
 
 
 def error_for_status(
@@ -116,17 +132,34 @@ def error_for_status(
     return make(BadRequestError, f"the server rejected the request ({status})")
 
 
-def error_for_transport(error: httpx.TransportError, *, url: str, source: object) -> APIError:
-    """The error a failed exchange stands for: a timeout or a network failure."""
-    if isinstance(error, httpx.TimeoutException):
+def error_for_transport(
+    error: Exception, *, url: str, source: object, redact: Callable[[str], str] = str
+) -> SegformerClothesError:
+    """The error a failed exchange stands for: a timeout, an answer too large or in a content
+    encoding it does not have, or a network failure. ``redact`` blanks secrets out of the text
+    of the httpx error, the only part of it kept."""
+    name = type(error).__name__
+    if isinstance(error, (httpx.TimeoutException, TimeoutError)):
         return RequestTimeoutError(
-            f"no answer from {url} within the timeout ({type(error).__name__}); "
+            f"no complete answer from {url} within the timeout ({name}); "
             "raise timeout=... if the model is slow",
             source=source,
         )
+    if isinstance(error, AnswerTooLarge):
+        return ResponseFormatError(
+            f"the answer from {url} is larger than max_answer_bytes ({error.limit} bytes); "
+            "raise max_answer_bytes=... if such answers are expected",
+            source=source,
+        )
+    detail = redact(str(error))[:_MESSAGE_CHARS]
+    if isinstance(error, httpx.DecodingError):
+        return ResponseFormatError(
+            f"the answer from {url} does not decode in the content encoding it names "
+            f"({detail}); the server or a proxy on the way is misconfigured",
+            source=source,
+        )
     return NetworkError(
-        f"the connection to {url} failed ({type(error).__name__}: {error}); "
-        "check the URL and the network",
+        f"the connection to {url} failed ({name}: {detail}); check the URL and the network",
         source=source,
     )
 
@@ -139,12 +172,22 @@ def check_answer(
 
     A 200 whose JSON stops before its end was cut short and is retried
     (`TruncatedResponseError`); a complete answer in the wrong format is left to the parser,
-    which raises the not-retried `ResponseFormatError`.
+    which raises the not-retried `ResponseFormatError`. An empty 200 or a 204, JSON nested too
+    deep to decode and numbers too long to read are `ResponseFormatError` here.
     """
     if not 200 <= status < 300:
         raise error_for_status(status, headers, body, url=url, source=source)
+    if not body.strip():
+        raise ResponseFormatError(
+            f"{url} answered {status} with an empty body, not a list of label/mask items",
+            source=source,
+        )
     try:
         return json.loads(body)
+    except RecursionError:
+        raise ResponseFormatError(
+            f"the answer from {url} is JSON nested too deep to read", source=source
+        ) from None
     except json.JSONDecodeError as error:
         # Input that ends too early fails at its end, or inside a string never closed.
         if error.pos >= len(body.rstrip()) or error.msg.startswith("Unterminated string"):
@@ -154,6 +197,9 @@ def check_answer(
                 request_id=request_id(headers),
                 source=source,
             ) from None
+        return body
     except UnicodeDecodeError:
-        pass
-    return body
+        return body
+    except ValueError as error:  # a number of thousands of digits, for one
+        message = f"the answer from {url} is not readable JSON ({str(error)[:_MESSAGE_CHARS]})"
+        raise ResponseFormatError(message, source=source) from None

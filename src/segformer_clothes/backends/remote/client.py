@@ -40,11 +40,17 @@ from ..base import BaseSegmenter, ChunkWorker
 from ..protocol import Outcome, source_of
 from ._answers import check_answer
 from ._pools import Pools
-from ._redirects import Answer, Hops
-from ._steps import AsyncSteps, Call, Plan, Post, Sleep, SyncSteps
-from .auth import Credentials, is_huggingface_host
+from ._redirects import EXCHANGE_FAILURES, Answer, Exchange, Hops
+from ._steps import AsyncSteps, Call, Plan, Reply, Sleep, SyncSteps
+from .auth import Credentials, Secrets, checked_headers, display_url, is_huggingface_host
 from .ratelimit import RateLimiter
-from .retry import DEFAULT_MAX_RETRIES, RetryPolicy, retry_after_from_headers, retrying
+from .retry import (
+    DEFAULT_MAX_RETRIES,
+    PastDeadline,
+    RetryPolicy,
+    retry_after_from_headers,
+    retrying,
+)
 from .settings import ClientSettings
 
 __all__ = ["DEFAULT_MODEL", "ClientStats", "SegformerClothesClient"]
@@ -56,6 +62,10 @@ DEFAULT_MODEL = "sayeed99/segformer_b3_clothes"
 
 _ROUTER = "https://router.huggingface.co/hf-inference/models/{model}"
 _USER_AGENT = f"segformer-clothes/{__version__}"
+
+DEFAULT_MAX_ANSWER_BYTES = 256 * 2**20
+"""The largest answer the client reads, after decompression: 256 MiB, some fifty times the
+answer for a 4000x6000 photo."""
 
 
 @attrs.frozen
@@ -87,7 +97,8 @@ class SegformerClothesClient(BaseSegmenter):
         token: the access token. Defaults to ``HF_TOKEN``, then ``HF_API_TOKEN``, then the
             Hugging Face token file; a token found that way is sent only to Hugging Face hosts,
             an explicit one wherever the client posts.
-        timeout: seconds to wait for one answer (the model can be slow on a cold start).
+        timeout: seconds to wait for one answer, the whole of it: a server that trickles its
+            answer a byte at a time gets a `RequestTimeoutError` after about this long.
         max_retries: retries of a transient failure per image; 0 turns retries off. A 429 that
             says how long to wait does not count. The default, 10, loses about one image in
             500,000 when 30% of requests fail; backoff is capped at 8 s and each image has
@@ -96,17 +107,22 @@ class SegformerClothesClient(BaseSegmenter):
         requests_per_minute: the rate limit to keep to; None learns it from 429 answers.
         max_side: downscale photos whose longer side exceeds this many pixels before upload;
             the label map is brought back to the photo's size. None sends photos as they are.
-        headers: extra HTTP headers for every request.
+        headers: extra HTTP headers for every request to the endpoint; like the token, they
+            do not follow a redirect to another origin, and their values are blanked out of
+            error messages.
         labels: the model's labels, when they are not the 18 clothes classes.
         http_client: an `httpx.Client` to send with (proxies, TLS, transports); not closed by
             the client.
         async_http_client: an `httpx.AsyncClient` for the async methods; not closed by the
             client.
+        max_answer_bytes: the largest answer to read, in bytes after decompression (a gzip
+            bomb stops there); a larger one is a `ResponseFormatError`. 256 MiB by default.
 
     Raises:
         SettingError: a setting is out of range (a `ValueError`); the message says which. The
             settings, their defaults and their rules are `ClientSettings`, also readable as
-            ``client.settings``.
+            ``client.settings``. A token or a header value with a newline, a NUL or a non-ASCII
+            character is refused this way too, and the message does not show it.
 
     Example:
         >>> client = SegformerClothesClient(endpoint_url="http://127.0.0.1:8080/", token="hf_x")
@@ -130,6 +146,7 @@ class SegformerClothesClient(BaseSegmenter):
         labels: LabelSet | None = None,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         settings = ClientSettings(
             timeout=timeout,
@@ -138,20 +155,26 @@ class SegformerClothesClient(BaseSegmenter):
             requests_per_minute=requests_per_minute,
             max_side=max_side,
         )
+        if type(max_answer_bytes) is not int or max_answer_bytes < 1:
+            raise SettingError("max_answer_bytes", max_answer_bytes, "a whole number, 1 or more")
         self.settings = settings
         self.model = model
         self.url = httpx.URL(endpoint_url or _ROUTER.format(model=model))
         if self.url.scheme not in ("http", "https"):
-            raise SettingError("endpoint_url", endpoint_url, "an http(s) URL")
+            raise SettingError("endpoint_url", display_url(self.url), "an http(s) URL")
+        self.max_answer_bytes = max_answer_bytes
         self.timeout = float(settings.timeout)
         self.max_concurrency = settings.max_concurrency
         self._concurrency = settings.max_concurrency  # photos in flight (one per chunk)
         self.max_side = settings.max_side
         self.labels = CLOTHES_LABELS if labels is None else labels
         self._credentials = Credentials.resolve(token, self.url)
-        self._extra_headers = dict(headers or {})
+        self._extra_headers = checked_headers(headers)
+        self._secrets = Secrets.of(self._credentials, self._extra_headers, self.url)
         self._policy = RetryPolicy(max_retries=settings.max_retries)
-        self._limiter = RateLimiter(settings.requests_per_minute)
+        self._limiter = RateLimiter(
+            settings.requests_per_minute, max_pause=self._policy.max_server_wait
+        )
         self._pools = Pools(self.timeout, http_client, async_http_client)
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(attrs.fields_dict(ClientStats), 0)
@@ -161,7 +184,7 @@ class SegformerClothesClient(BaseSegmenter):
 
     def __repr__(self) -> str:
         token = "None" if self._credentials.token is None else "'[secure]'"
-        return f"SegformerClothesClient(url={str(self.url)!r}, token={token})"
+        return f"SegformerClothesClient(url={display_url(self.url)!r}, token={token})"
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -211,7 +234,8 @@ class SegformerClothesClient(BaseSegmenter):
 
     def _request_headers(self, url: httpx.URL, upload: Upload) -> dict[str, str]:
         headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
-        headers.update(self._extra_headers)
+        if self._credentials.same_origin(url):  # the caller's headers may hold a key
+            headers.update(self._extra_headers)
         headers["Content-Type"] = upload.mime
         authorization = self._credentials.authorization_for(url)
         if authorization is not None:
@@ -256,13 +280,14 @@ class SegformerClothesClient(BaseSegmenter):
         then send it (following redirects) until an answer parses or the retries run out."""
         source = source_of(image)
         pending_sleeps: list[float] = []  # tenacity's waits, slept by the driver
+        deadline = time.monotonic() + self._policy.deadline
         try:
             upload: Upload = yield Call(self._prepare, (image, source))
             for attempt in retrying(self._policy, source, pending_sleeps.append, self._on_retry):
                 with attempt:
                     if pending_sleeps:
                         yield Sleep(pending_sleeps.pop())
-                    answer = yield from self._exchange(upload, source)
+                    answer = yield from self._exchange(upload, source, deadline)
                     result: SegmentationResult = yield Call(
                         self._finish, (answer, image, upload, source)
                     )
@@ -272,26 +297,35 @@ class SegformerClothesClient(BaseSegmenter):
         self._done(None)
         return result
 
-    def _exchange(self, upload: Upload, source: object) -> Plan[Answer]:
-        delay = self._limiter.reserve()
+    def _exchange(self, upload: Upload, source: object, deadline: float) -> Plan[Answer]:
+        left = deadline - time.monotonic()
+        delay = self._limiter.reserve(within=left)
+        if delay is None:
+            # Not even the server's own pace may hold a photo past its deadline.
+            raise PastDeadline(
+                f"the rate limit ({self.requests_per_minute or 0:.3g} requests/minute) would "
+                f"hold this photo past its {self._policy.deadline:g} s deadline; lower "
+                "max_concurrency or split the batch",
+                source=source,
+            )
         if delay > 0:
             logger.debug("waiting %.3f s for the rate limit", delay)
             yield Sleep(delay)
         hops = Hops(
             self.url,
             functools.partial(self._request_headers, upload=upload),
+            Exchange(self._credentials, self._secrets, self.timeout, self.max_answer_bytes),
             self._limiter.sent_at(),
             functools.partial(self._count, "requests"),
             source,
         )
         while True:
-            url, headers = hops.next_request()
             try:
-                response = yield Post(url, headers, upload.data)
-            except httpx.TransportError as error:
+                reply: Reply = yield hops.next_request(upload.data)
+            except EXCHANGE_FAILURES as error:
                 failure = hops.failure(error)
             else:
-                answer = hops.answer(response)
+                answer = hops.answer(reply)
                 if answer is None:
                     continue
                 return answer

@@ -13,6 +13,7 @@ answers without 429 raises it slowly, so that it settles just under the server's
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,8 @@ class RateLimiter:
         requests_per_minute: the limit, or None to learn it from 429 answers.
         burst: requests that may go at once before the pace applies.
         clock: a monotonic clock in seconds (tests pass a fake one).
+        max_pause: the longest pause a 429 imposes, in seconds, whatever its ``Retry-After``
+            says (``inf`` included).
 
     Example:
         >>> clock = iter([0.0, 0.0, 0.0]).__next__
@@ -48,6 +51,7 @@ class RateLimiter:
         *,
         burst: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        max_pause: float = 60.0,
     ) -> None:
         if requests_per_minute is not None and requests_per_minute <= 0:
             raise ValueError(
@@ -56,8 +60,11 @@ class RateLimiter:
             )
         if burst < 1:
             raise ValueError(f"burst must be at least 1, got {burst}")
+        if not max_pause >= 0:
+            raise ValueError(f"max_pause must be 0 or more seconds, got {max_pause}")
         self._lock = threading.Lock()
         self._clock = clock
+        self._max_pause = max_pause
         self._burst = burst
         self._told = None if requests_per_minute is None else requests_per_minute / 60.0
         self._rate: float | None = self._told  # requests per second; None: no limit yet
@@ -88,18 +95,21 @@ class RateLimiter:
         with self._lock:
             return self._rate
 
-    def reserve(self) -> float:
-        """Book the next slot; returns the seconds to wait before sending (0 for now)."""
+    def reserve(self, within: float = math.inf) -> float | None:
+        """Book the next slot; returns the seconds to wait before sending (0 for now), or
+        None, booking nothing, when that wait would be longer than ``within`` seconds."""
         with self._lock:
             now = self._clock()
             start = max(now, self._paused_until)
             if self._first_reserved is None:
                 self._first_reserved = now
             if self._rate is None:
-                return start - now
+                return start - now if start - now <= within else None
             interval = 1.0 / self._rate
             slot = max(self._next_slot, start)
             send_at = max(start, slot - (self._burst - 1) * interval)
+            if send_at - now > within:
+                return None
             self._next_slot = slot + interval
             return send_at - now
 
@@ -124,12 +134,15 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             wait = retry_after if retry_after is not None else 1.0 / (self._rate or 1.0)
+            wait = min(wait, self._max_pause)  # a Retry-After of a year (or inf) is a fault
             self._paused_until = max(self._paused_until, now + wait)
             self._next_slot = max(self._next_slot, self._paused_until)
             if sent_at < self._last_change:
                 return  # sent before the last slow-down: already accounted for
             if self._rate is None:
-                self._rate = max(_MIN_RATE, self._first_guess(now, retry_after) * _LEARNED_MARGIN)
+                self._rate = max(
+                    _MIN_RATE, self._first_guess(now, retry_after and wait) * _LEARNED_MARGIN
+                )
             else:
                 self._rate = max(_MIN_RATE, self._rate * _DECREASE)
             self._last_change = now

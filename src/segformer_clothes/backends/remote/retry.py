@@ -45,11 +45,13 @@ class RetryPolicy:
     """How hard to try.
 
     Attributes:
-        max_retries: retries after the first attempt (0 turns retries off). A 429 that says
-            how long to wait does not count against it.
+        max_retries: retries after the first attempt (0 turns retries off, for a 429 too).
+            A 429 that says how long to wait does not count against it.
         backoff_base: the first backoff in seconds, doubled at each retry...
         backoff_cap: ...up to this many seconds.
-        max_server_wait: the longest ``Retry-After`` / ``estimated_time`` honoured, in seconds.
+        max_server_wait: the longest ``Retry-After`` / ``estimated_time`` honoured, in seconds
+            (``Retry-After: inf`` included); the rate limiter's pause after a 429 is capped the
+            same.
         deadline: the most seconds spent on one image, all attempts and waits together.
     """
 
@@ -58,6 +60,11 @@ class RetryPolicy:
     backoff_cap: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
     max_server_wait: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
     deadline: float = attrs.field(default=600.0, validator=attrs.validators.gt(0))
+
+
+class PastDeadline(RateLimitError):
+    """The rate limit would hold a photo past its deadline (`RetryPolicy.deadline`): raised
+    by the client before sending, and not retried."""
 
 
 def should_retry(error: BaseException) -> bool:
@@ -107,7 +114,8 @@ def retry_delay(
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header: seconds, fractional seconds or an HTTP
-    date; None when absent or unreadable. A date in the past gives 0.
+    date; None when absent or unreadable. A date in the past gives 0; ``inf`` gives ``inf``,
+    which every wait caps at `RetryPolicy.max_server_wait`.
 
     Example:
         >>> parse_retry_after("0.25")
@@ -156,8 +164,11 @@ class _Budget:
         return retry_delay(max(self.charged, 1), error, self.policy)
 
     def stop(self, state: RetryCallState) -> bool:
-        if self.charged > self.policy.max_retries:
-            return True
+        if self.policy.max_retries == 0 or self.charged > self.policy.max_retries:
+            return True  # 0 means no retry at all, a paced 429 included
+        error = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(error, PastDeadline):
+            return True  # the client's own pacing would hold the photo past its deadline
         # The time spent, or at least the waits asked for (the same, unless sleep is faked).
         elapsed = max(state.seconds_since_start or 0.0, state.idle_for)
         return elapsed + state.upcoming_sleep > self.policy.deadline
