@@ -165,9 +165,13 @@ def test_secrets_in_the_url_are_redacted_from_network_errors():
 
 
 def test_a_server_echoing_the_token_does_not_get_it_into_the_error():
-    with FakeInferenceServer(faults=["echo"]) as server, SegformerClothesClient(
-        endpoint_url=server.url, token=SECRET, headers={"X-Api-Key": API_KEY}
-    ) as client, pytest.raises(AuthenticationError) as caught:
+    with (
+        FakeInferenceServer(faults=["echo"]) as server,
+        SegformerClothesClient(
+            endpoint_url=server.url, token=SECRET, headers={"X-Api-Key": API_KEY}
+        ) as client,
+        pytest.raises(AuthenticationError) as caught,
+    ):
         client.segment(PHOTO)
     error = caught.value
     assert "[secure]" in (error.server_message or "")
@@ -217,9 +221,13 @@ def assert_carries_nothing_of_httpx(error: BaseException) -> None:
     ],
 )
 def test_raised_errors_keep_the_token_out_of_their_chain_and_frames(fault, kind):
-    with FakeInferenceServer(faults=[fault]) as server, SegformerClothesClient(
-        endpoint_url=server.url, token=SECRET, headers={"X-Api-Key": API_KEY}, max_retries=0
-    ) as client, pytest.raises(kind) as caught:
+    with (
+        FakeInferenceServer(faults=[fault]) as server,
+        SegformerClothesClient(
+            endpoint_url=server.url, token=SECRET, headers={"X-Api-Key": API_KEY}, max_retries=0
+        ) as client,
+        pytest.raises(kind) as caught,
+    ):
         client.segment(PHOTO)
     assert_carries_nothing_of_httpx(caught.value)
     assert_no_secret_in_frames(caught.value)
@@ -241,9 +249,12 @@ async def test_raised_errors_keep_the_token_out_async(fault, kind, anyio_backend
 
 
 def test_batch_errors_keep_the_token_out(tmp_path):
-    with FakeInferenceServer(faults=["echo", "gzip_lie"]) as server, SegformerClothesClient(
-        endpoint_url=server.url, token=SECRET, max_retries=0, max_concurrency=1
-    ) as client:
+    with (
+        FakeInferenceServer(faults=["echo", "gzip_lie"]) as server,
+        SegformerClothesClient(
+            endpoint_url=server.url, token=SECRET, max_retries=0, max_concurrency=1
+        ) as client,
+    ):
         outcomes = list(client.segment_many([PHOTO] * 3, return_exceptions=True))
     assert [type(outcome).__name__ for outcome in outcomes] == [
         "AuthenticationError",
