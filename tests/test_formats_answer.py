@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -107,3 +110,108 @@ def test_decoding_refuses_what_is_not_an_answer():
         decode_answer('{"error": "Model is loading"}')
     with pytest.raises(ResponseFormatError, match="unknown label 'cat'"):
         decode_answer(encode_answer(np.ones((2, 2), np.uint8), labels=PETS))
+
+
+# --------------------------------------------------------------------------- hostile answers
+
+
+def png_bytes(mask: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(mask).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+GOOD_MASK = base64.b64encode(png_bytes(np.full((3, 2), 255, np.uint8))).decode()
+
+json_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**40), max_value=10**40)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=20)
+    | st.sampled_from(["Pants", "Hat", "Background", "cat", GOOD_MASK, "AAAA", ""])
+)
+json_values = st.recursive(
+    json_leaves,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["label", "mask", "score", "error", "x"]) | st.text(max_size=5),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
+items = st.fixed_dictionaries(
+    {"label": json_values | st.sampled_from(["Pants", "Hat"]), "mask": json_values},
+    optional={"score": json_values},
+)
+payloads = st.lists(items | json_values, max_size=4) | json_values
+
+
+@settings(max_examples=300, deadline=None)
+@given(payloads, st.sampled_from([None, (2, 3), (5, 1)]))
+def test_only_response_format_errors_escape_from_any_json(payload, size):
+    for form in (payload, json.dumps(payload), json.dumps(payload).encode()):
+        if not isinstance(form, (list, str, bytes)):
+            continue
+        try:
+            label_map = decode_answer(form, size=size)
+        except ResponseFormatError:
+            continue
+        assert label_map.dtype == np.uint8
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_only_response_format_errors_escape_from_any_bytes(data):
+    from segformer_clothes import SegmentationResult
+
+    for form in (data, [{"label": "Pants", "mask": base64.b64encode(data).decode()}]):
+        with contextlib.suppress(ResponseFormatError):
+            SegmentationResult.from_response(form)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deep"),
+        (b"[" + b"9" * 100_000 + b"]", "not JSON"),
+        (json.dumps({"error": [[[["deep"]]]] * 1000}).encode(), "got an object"),
+    ],
+)
+def test_hostile_json_is_a_format_error(body, words):
+    with pytest.raises(ResponseFormatError, match=words) as caught:
+        decode_answer(body)
+    assert len(str(caught.value)) < 500
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` grey pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+def test_a_mask_header_claiming_a_huge_size_is_refused_before_decoding():
+    bomb = [{"label": "Pants", "mask": base64.b64encode(png_claiming(100_000, 100_000)).decode()}]
+    with pytest.raises(ResponseFormatError, match="claims 100000x100000 pixels"):
+        decode_answer(bomb)
+    with pytest.raises(ResponseFormatError, match="claims 100000x100000 pixels"):
+        decode_answer(bomb, size=(40, 60))
+
+
+def test_a_mask_far_larger_than_the_photo_is_refused():
+    big = base64.b64encode(png_bytes(np.zeros((400, 400), np.uint8))).decode()
+    answer = [{"label": "Pants", "mask": big}]
+    assert decode_answer(answer, size=(200, 200)).shape == (200, 200)  # 4x the pixels: fine
+    with pytest.raises(ResponseFormatError, match="more than"):
+        decode_answer(answer, size=(20, 20))
