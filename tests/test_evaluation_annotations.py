@@ -75,13 +75,16 @@ def test_a_note_is_not_a_label_map(tmp_path: Path) -> None:
 def test_a_json_file_of_another_shape_says_so(tmp_path: Path) -> None:
     path = tmp_path / "meta.json"
     path.write_text('{"author": "Ana"}', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"meta.json is not an annotation in the API's JSON"):
+    with pytest.raises(ValueError, match=r"not an annotation in the API's JSON") as caught:
         load_label_map(path)
+    assert "it holds an object" in str(caught.value)
+    assert caught.value.source == str(path)  # type: ignore[attr-defined]
 
 
 def test_a_missing_file_raises_file_not_found(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError) as caught:
         load_label_map(tmp_path / "nothing.png")
+    assert caught.value.filename == str(tmp_path / "nothing.png")
 
 
 # ---------------------------------------------------------------------- pairing

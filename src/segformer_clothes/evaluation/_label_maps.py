@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import stat
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import ResponseFormatError
+from ..errors import InvalidImageError, ResponseFormatError
+from ..images import read_image_bytes
 from ..labels import CLOTHES_LABELS, LabelSet
 from ..result import SegmentationResult
 
 __all__ = ["as_label_map", "load_label_map", "not_a_label_map_reason"]
 
-_LABEL_MAP_MODES = ("L", "P", "I", "I;16")
+_LABEL_MAP_MODES = ("1", "L", "P", "I", "I;16", "I;16B", "I;16L", "I;16N")
 _COLOUR_MODES = ("RGB", "RGBA", "LA", "CMYK", "YCbCr", "HSV", "LAB", "PA", "RGBX")
+_LOSSY_SUFFIXES = (".jpg", ".jpeg", ".jfif", ".jpe")
+_LOSSY_FORMATS = ("JPEG", "MPO")
+_LOSSY = (
+    "a JPEG, and a label map must be lossless: JPEG changes the class ids along every edge. "
+    "Save the class ids as PNG (SegmentationResult.save writes one)"
+)
+_BOM = b"\xef\xbb\xbf"
 
 
-def _not_a_label_map(path: Path, mode: str) -> str:
+def _not_a_label_map(mode: str) -> str:
     hint = ""
     if mode in _COLOUR_MODES:
         hint = (
@@ -27,7 +39,7 @@ def _not_a_label_map(path: Path, mode: str) -> str:
             "Save the class ids themselves, e.g. SegmentationResult.save(), or a mode L/P PNG"
         )
     return (
-        f"{path} is a mode {mode} image, not a label map (a single-channel image, mode L or P, "
+        f"a mode {mode} image, not a label map (a single-channel image, mode L or P, "
         f"whose pixel values are class ids){hint}"
     )
 
@@ -47,24 +59,28 @@ def load_label_map(
 
     Two kinds of file are read:
 
-    - a label-map image: single channel (mode L or P, or 16-bit grayscale), in any lossless
-      format Pillow reads, whose pixel values are the class ids (what
-      `SegmentationResult.save` writes; in a palette image whose colours are all grey, the
-      grey levels are taken as the ids);
-    - an annotation in the API's JSON format (``.json``): a list of
-      ``{"label", "mask"}`` items with base64 PNG masks, the form the API answers in
-      (an annotation such as ``mask_12.json``).
+    - a label-map image: single channel (mode L or P, 16-bit grayscale, or a 1-bit mask read
+      as 0 and 1), in any lossless format Pillow reads, whose pixel values are the class ids
+      (what `SegmentationResult.save` writes; in a palette image whose colours are all grey,
+      the grey levels are taken as the ids);
+    - an annotation in the API's JSON format (``.json``, UTF-8 with or without a byte-order
+      mark): a list of ``{"label", "mask"}`` items with base64 PNG masks, the form the API
+      answers in (an annotation such as ``mask_12.json``).
+
+    JPEG files are refused: JPEG is lossy, and changes the class ids along every edge.
 
     Args:
         path: the file.
         labels: the class names the JSON labels are looked up in.
 
     Returns:
-        An H×W integer array of class ids (uint8 for 8-bit files).
+        An H×W integer array of class ids (uint8 for 8-bit and 1-bit files).
 
     Raises:
-        ValueError: the file is not a label map (a colourised RGB mask, a note, a JSON file
-            of another shape); the message names the file and says why.
+        InvalidImageError: (a ValueError) the file is not a label map: a colourised RGB mask, a
+            JPEG, a note, a damaged or truncated image, a decompression bomb, a folder, FIFO or
+            device, JSON that is invalid, nested too deeply or of another shape. Its
+            ``source`` is the file and its message says why.
         FileNotFoundError: no such file.
 
     Example:
@@ -76,30 +92,78 @@ def load_label_map(
         [[4, 0], [0, 4]]
     """
     path = Path(path)
-    if path.suffix.lower() == ".json":
-        try:
-            result = SegmentationResult.from_response(path.read_bytes(), labels=labels)
-        except ResponseFormatError as error:
-            raise ValueError(
-                f"{path} is not an annotation in the API's JSON format "
-                f"(a list of label/mask items): {error.message}"
-            ) from error
-        return result.label_map
+    source = str(path)
+    if path.suffix.lower() in _LOSSY_SUFFIXES:
+        raise InvalidImageError(f"is {_LOSSY}", source=source)
     try:
-        with Image.open(path) as picture:
-            if picture.mode not in _LABEL_MAP_MODES:
-                raise ValueError(_not_a_label_map(path, picture.mode))
-            picture.load()
-            if picture.mode == "P" and _gray_palette(picture):
-                # A grey image saved with a palette (GIF does this, reordering the entries):
-                # the grey levels are the class ids, not the palette indices.
-                picture = picture.convert("L")
-            array = np.array(picture)
-    except UnidentifiedImageError as error:
-        raise ValueError(
-            f"{path} is neither an image Pillow can read nor a JSON annotation (.json)"
+        os.stat(path)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(error.errno, "no such label-map file", source) from None
+    except (OSError, ValueError):
+        pass  # read_image_bytes says what is wrong with the path
+    data = read_image_bytes(path)  # refuses folders, FIFOs and devices without blocking
+    if path.suffix.lower() == ".json":
+        return _from_json(data, source, labels)
+    return _from_image(data, source)
+
+
+def _from_json(data: bytes, source: str, labels: LabelSet) -> np.ndarray:
+    wrong = "not an annotation in the API's JSON format (a list of label/mask items)"
+    try:
+        payload = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise InvalidImageError(f"{wrong}: not UTF-8 text ({error})", source=source) from error
+    except json.JSONDecodeError as error:
+        raise InvalidImageError(f"{wrong}: invalid JSON ({error})", source=source) from error
+    except RecursionError as error:
+        raise InvalidImageError(f"{wrong}: JSON nested too deeply", source=source) from error
+    if not isinstance(payload, list):
+        kind = "an object" if isinstance(payload, dict) else f"a JSON {type(payload).__name__}"
+        raise InvalidImageError(f"{wrong}: it holds {kind}", source=source)
+    try:
+        return SegmentationResult.from_response(payload, labels=labels).label_map
+    except ResponseFormatError as error:
+        raise InvalidImageError(f"{wrong}: {error.message}", source=source) from error
+
+
+def _from_image(data: bytes, source: str) -> np.ndarray:
+    if not data:
+        raise InvalidImageError("the file is empty (0 bytes)", source=source)
+    try:
+        with warnings.catch_warnings():
+            # Past Pillow's pixel limit it only warns up to 2x; we refuse from 1x, as for photos.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            picture: Image.Image = Image.open(io.BytesIO(data))
+        if picture.format in _LOSSY_FORMATS:
+            raise InvalidImageError(f"is {_LOSSY}", source=source)
+        if picture.mode not in _LABEL_MAP_MODES:
+            raise InvalidImageError(_not_a_label_map(picture.mode), source=source)
+        picture.load()
+        if picture.mode == "P" and _gray_palette(picture):
+            # A grey image saved with a palette (GIF does this, reordering the entries):
+            # the grey levels are the class ids, not the palette indices.
+            picture = picture.convert("L")
+        array: np.ndarray = np.array(picture)
+    except InvalidImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise InvalidImageError(
+            f"refusing a decompression bomb: {error}; "
+            "raise PIL.Image.MAX_IMAGE_PIXELS if the label map is genuine",
+            source=source,
         ) from error
-    if array.dtype != np.uint8:
+    except UnidentifiedImageError as error:
+        raise InvalidImageError(
+            "neither an image Pillow can read nor a JSON annotation (.json)", source=source
+        ) from error
+    except Exception as error:  # Pillow's decoders fail on bad data in many different ways
+        raise InvalidImageError(
+            f"the label map is damaged or truncated: {error or type(error).__name__}",
+            source=source,
+        ) from error
+    if array.dtype == np.bool_:  # a 1-bit mask: 0 and 1, as boolean label maps are read
+        array = (array != 0).astype(np.uint8)
+    elif array.dtype != np.uint8:
         array = array.astype(np.int64)
     return array
 
@@ -114,17 +178,28 @@ def not_a_label_map_reason(path: Path) -> str | None:
         >>> not_a_label_map_reason(note)
         'not an image nor a JSON annotation'
     """
-    if path.suffix.lower() == ".json":
-        with path.open("rb") as handle:
-            start = handle.read(64).lstrip()
-        if start.startswith(b"["):
-            return None
-        return "a JSON file that is not a list of label/mask items"
+    if path.suffix.lower() in _LOSSY_SUFFIXES:
+        return _LOSSY
     try:
-        with Image.open(path) as picture:
-            mode = picture.mode
-    except (UnidentifiedImageError, OSError):
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "not a regular file"
+        if path.suffix.lower() == ".json":
+            with path.open("rb") as handle:
+                start = handle.read(64).removeprefix(_BOM).lstrip()
+            if start.startswith(b"["):
+                return None
+            return "a JSON file that is not a list of label/mask items"
+        with warnings.catch_warnings():
+            # A decompression bomb may be a label map: load_label_map says why it is refused.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as picture:
+                mode, fmt = picture.mode, picture.format
+    except Image.DecompressionBombError:
+        return None
+    except (UnidentifiedImageError, OSError, ValueError):
         return "not an image nor a JSON annotation"
+    if fmt in _LOSSY_FORMATS:
+        return _LOSSY
     if mode in _LABEL_MAP_MODES:
         return None
     return f"a mode {mode} image, not a label map of class ids (mode L or P)"
