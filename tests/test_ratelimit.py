@@ -139,3 +139,26 @@ def test_learns_a_fixed_window_limit_from_the_answers_so_far():
         clock.now += 0.05
     limiter.on_rate_limited(57.0, clock())
     assert limiter.rate == pytest.approx(60 / 60 * 0.95)
+
+
+def test_a_pause_after_a_429_is_capped_even_at_inf():
+    clock = Clock()
+    limiter = RateLimiter(clock=clock, max_pause=60)
+    limiter.reserve()
+    limiter.on_rate_limited(float("inf"), sent_at=clock.now)
+    wait = limiter.reserve()
+    assert wait is not None
+    assert wait == pytest.approx(60.0)
+
+
+def test_reserve_within_books_nothing_past_its_limit():
+    clock = Clock()
+    limiter = RateLimiter(requests_per_minute=60, clock=clock)
+    assert limiter.reserve() == 0
+    assert limiter.reserve(within=0.5) is None  # the next slot is 1 s away
+    assert limiter.reserve(within=5) == pytest.approx(1.0)  # the refused one took no slot
+
+
+def test_max_pause_must_not_be_negative():
+    with pytest.raises(ValueError, match="max_pause"):
+        RateLimiter(max_pause=-1)

@@ -130,3 +130,15 @@ def test_retrying_reraises_the_last_error_and_stops_at_the_deadline():
 def test_not_retried_errors_are_raised_at_once():
     with pytest.raises(BadRequestError):
         run_sync(RetryPolicy(), [BadRequestError("400", status_code=400)])
+
+
+def test_max_retries_zero_stops_a_paced_429_too():
+    policy = RetryPolicy(max_retries=0)
+    with pytest.raises(RateLimitError):
+        run_sync(policy, [RateLimitError("429", retry_after=0.0)])  # then it would succeed
+
+
+def test_retry_after_inf_is_capped_at_max_server_wait():
+    assert parse_retry_after("inf") == float("inf")
+    error = RateLimitError("429", retry_after=parse_retry_after("inf"))
+    assert retry_delay(1, error, RetryPolicy(max_server_wait=60)) == 60.0
