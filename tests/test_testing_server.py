@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import struct
+import time
+import zlib
 
 import httpx
 import numpy as np
@@ -246,3 +249,92 @@ def test_the_server_answers_with_the_formats_encoder() -> None:
     from segformer_clothes.formats import encode_answer as formats_encode_answer
 
     assert encode_answer is formats_encode_answer
+
+
+# --------------------------------------------------------------------------- hostile modes
+
+
+def raw_post(server: FakeInferenceServer, **headers: str) -> tuple[httpx.Response, bytes]:
+    """The status, headers and raw (undecoded) body of one answer."""
+    headers.setdefault("Content-Type", "image/png")
+    with (
+        httpx.Client(timeout=10) as client,
+        client.stream("POST", server.url, content=png(), headers=headers) as response,
+    ):
+        return response, b"".join(response.iter_raw())
+
+
+def test_hostile_modes_send_what_they_say():
+    faults = ["gzip_lie", "deep_json", "huge_int", "empty", "no_content", "no_location"]
+    with FakeInferenceServer(faults=faults) as server:
+        response, body = raw_post(server)
+        assert response.headers["content-encoding"] == "gzip"
+        assert json.loads(body)[0]["label"] == "Background"  # plain JSON despite the label
+        response, body = raw_post(server)
+        assert body == b"[" * 100_000 + b"]" * 100_000
+        response, body = raw_post(server)
+        assert body == b"[" + b"9" * 100_000 + b"]"
+        response, body = raw_post(server)
+        assert (response.status_code, body) == (200, b"")
+        response, body = raw_post(server)
+        assert response.status_code == 204
+        response, _ = raw_post(server)
+        assert response.status_code == 302
+        assert "location" not in response.headers
+
+
+def test_echo_repeats_the_credentials_it_was_sent():
+    with FakeInferenceServer(faults=["echo"]) as server:
+        response, body = raw_post(server, Authorization="Bearer hf_echoed")
+    assert response.status_code == 401
+    assert "Bearer hf_echoed" in json.loads(body)["error"]
+    assert response.headers["x-echo-authorization"] == "Bearer hf_echoed"
+
+
+def test_bomb_is_small_on_the_wire_and_expands_to_bomb_bytes():
+    with FakeInferenceServer(faults=["bomb", "huge"], bomb_bytes=8 * 2**20) as server:
+        response, body = raw_post(server)
+        assert response.headers["content-encoding"] == "gzip"
+        assert len(body) < 2**16
+        expanded = zlib.decompress(body, 31)
+        assert len(expanded) == 8 * 2**20
+        assert json.loads(expanded)[0]["label"] == "Background"  # an answer padded with spaces
+        response, body = raw_post(server)
+        assert len(body) == 8 * 2**20
+
+
+def test_mask_bomb_claims_ten_billion_pixels():
+    with FakeInferenceServer(faults=["mask_bomb"]) as server:
+        _, body = raw_post(server)
+    mask = base64.b64decode(json.loads(body)[0]["mask"])
+    assert len(mask) < 2000
+    assert struct.unpack(">II", mask[16:24]) == (100_000, 100_000)
+
+
+@pytest.mark.timeout(30)
+def test_trickle_sends_one_byte_at_a_time():
+    server = FakeInferenceServer(faults=["trickle"], trickle_seconds=0.01)
+    headers = {"Content-Type": "image/png"}
+    with (
+        server,
+        httpx.Client(timeout=10) as client,
+        client.stream("POST", server.url, content=png(), headers=headers) as response,
+    ):
+        started = time.monotonic()
+        pieces = [piece for piece, _ in zip(response.iter_raw(), range(20), strict=False)]
+    assert all(len(piece) == 1 for piece in pieces)
+    assert time.monotonic() - started >= 0.15
+
+
+def test_redirect_loop_and_a_redirect_within_the_server():
+    with FakeInferenceServer(redirect_loop=True) as server:
+        response = post(server, png())
+        assert response.status_code == 307
+        assert server.url.endswith(response.headers["location"])
+    with FakeInferenceServer() as server:
+        server.redirect_to = server.url + "/moved"
+        assert post(server, png()).status_code == 307
+        moved = HTTP[0].post(
+            server.redirect_to, content=png(), headers={"Content-Type": "image/png"}
+        )
+        assert moved.status_code == 200
