@@ -5,6 +5,7 @@ load or give `InvalidImageError` (property-based)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import subprocess
@@ -283,15 +284,16 @@ def test_a_boolean_array_is_black_and_white() -> None:
 # ---------------------------------------------------------------------- batches
 
 
-@pytest.mark.timeout(60)
-def test_a_batch_goes_on_past_every_kind_of_bad_input(tmp_path: Path, photo_path: Path) -> None:
+@pytest.fixture
+def bad_inputs(tmp_path: Path, photo_path: Path) -> Iterator[list[object]]:
+    """One input of every kind the readers refuse."""
     fifo = tmp_path / "pipe.jpg"
     os.mkfifo(fifo)
     with (
         photo_path.open("r", encoding="latin-1") as text_file,
         (tmp_path / "out.jpg").open("wb") as write_only,
     ):
-        bad: list[object] = [
+        yield [
             text_file,
             write_only,
             Raising(),
@@ -300,24 +302,51 @@ def test_a_batch_goes_on_past_every_kind_of_bad_input(tmp_path: Path, photo_path
             "x" * 5000,
             "https://example.com/look.jpg",
             fifo,
-            "/dev/zero",
+            "/dev/null",
         ]
-        images: list[object] = [photo_path, *bad, photo_path.read_bytes()]
-        with (
-            FakeInferenceServer() as server,
-            SegformerClothesClient(endpoint_url=server.url, token=None, max_retries=0) as client,
-        ):
-            outcomes = list(client.segment_many(images, return_exceptions=True))  # type: ignore[arg-type]
-            assert server.requests == 2  # the bad inputs were refused before any request
+
+
+def check_batch(outcomes: list[Any], images: list[object]) -> None:
     assert [type(o).__name__ for o in outcomes] == [
         "SegmentationResult",
-        *["InvalidImageError"] * len(bad),
+        *["InvalidImageError"] * (len(images) - 2),
         "SegmentationResult",
     ]
     for image, outcome in zip(images[1:-1], outcomes[1:-1], strict=True):
         assert outcome.source is not None
         if isinstance(image, (str, Path)):
             assert outcome.source == image
+
+
+@pytest.mark.timeout(60)
+def test_a_client_batch_goes_on_past_every_kind_of_bad_input(
+    photo_path: Path, bad_inputs: list[object]
+) -> None:
+    images: list[Any] = [photo_path, *bad_inputs, photo_path.read_bytes()]
+
+    async def collect(url: str) -> list[Any]:
+        async with SegformerClothesClient(endpoint_url=url, token=None, max_retries=0) as client:
+            return [o async for o in client.asegment_many(images, return_exceptions=True)]
+
+    with FakeInferenceServer() as server:
+        with SegformerClothesClient(endpoint_url=server.url, token=None, max_retries=0) as client:
+            check_batch(list(client.segment_many(images, return_exceptions=True)), images)
+        assert server.requests == 2  # the bad inputs were refused before any request
+        check_batch(asyncio.run(collect(server.url)), images)
+        assert server.requests == 4
+
+
+@pytest.mark.local
+@pytest.mark.timeout(120)
+def test_a_local_batch_goes_on_past_every_kind_of_bad_input(
+    tmp_path: Path, photo_path: Path, bad_inputs: list[object]
+) -> None:
+    from segformer_clothes.local import LocalSegmenter
+    from segformer_clothes.testing import save_random_segformer
+
+    segmenter = LocalSegmenter(save_random_segformer(tmp_path / "model"), device="cpu")
+    images: list[Any] = [photo_path, *bad_inputs, photo_path.read_bytes()]
+    check_batch(list(segmenter.segment_many(images, return_exceptions=True)), images)
 
 
 # ---------------------------------------------------------------------- properties
