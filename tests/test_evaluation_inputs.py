@@ -75,6 +75,16 @@ def test_a_truncated_label_map_is_refused(tmp_path: Path) -> None:
     refused(path, "damaged or truncated")
 
 
+def test_evaluate_names_the_image_and_keeps_the_file_as_source(tmp_path: Path) -> None:
+    prediction, annotation = tmp_path / "pred_3.png", tmp_path / "mask_3.json"
+    Image.fromarray(LABEL_MAP).save(prediction)
+    annotation.write_text("[" * 100_000, encoding="utf-8")
+    with pytest.raises(InvalidImageError, match="image mask_3: .*nested too deeply") as caught:
+        evaluate([prediction], [annotation])
+    assert caught.value.source == str(annotation)
+    assert str(caught.value).count(str(annotation)) == 1
+
+
 def test_an_empty_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "empty.png"
     path.write_bytes(b"")

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidImageError
 from ..labels import CLOTHES_LABELS, LabelSet
 from ..result import SegmentationResult
 from ._confusion import ConfusionMatrix
@@ -151,6 +152,11 @@ def evaluate(
         assert labels is not None
         try:
             matrix.update(_label_map(prediction, labels), _label_map(target, labels), name=name)
+        except InvalidImageError as error:
+            # The same error, still naming its file in ``source``, now naming the image too.
+            raise InvalidImageError(
+                f"image {name}: {error.message}", source=error.source
+            ) from error
         except (ValueError, TypeError) as error:
             raise type(error)(f"image {name}: {error}") from error
     if matrix is None:
