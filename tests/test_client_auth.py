@@ -188,3 +188,11 @@ def test_401_and_403_from_a_server_that_requires_a_token():
         with SegformerClothesClient(endpoint_url=server.url, token=SECRET) as client:
             client.segment(PHOTO)
         assert server.statuses == {401: 2, 403: 1, 200: 1}
+
+
+def test_token_does_not_follow_a_redirect_even_to_another_hugging_face_host(mock_client):
+    moved = httpx.Response(307, headers={"Location": "https://api-inference.huggingface.co/m"})
+    client, handler = mock_client(moved, answer_for, endpoint_url=ROUTER, token=SECRET)
+    client.segment(PHOTO)
+    assert handler.requests[0].headers["authorization"] == f"Bearer {SECRET}"
+    assert "authorization" not in handler.requests[1].headers

@@ -187,12 +187,9 @@ class Credentials:
     def authorization_for(self, url: httpx.URL) -> str | None:
         """The ``Authorization`` header value for a request to ``url`` (as `SecretText`), or
         None."""
-        if self.token is None:
-            return None
-        same_origin = self.same_origin(url)
-        if self.explicit and same_origin:
-            return SecretText(f"Bearer {self.token}")
-        if is_huggingface_host(url.host) and (same_origin or url.scheme == "https"):
+        if self.token is None or not self.same_origin(url):
+            return None  # after a redirect to another origin, even a Hugging Face one
+        if self.explicit or is_huggingface_host(url.host):
             return SecretText(f"Bearer {self.token}")
         return None
 
