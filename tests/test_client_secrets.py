@@ -265,3 +265,10 @@ def test_batch_errors_keep_the_token_out(tmp_path):
         assert isinstance(outcome, SegformerClothesError)
         assert SECRET not in str(outcome)
         assert_carries_nothing_of_httpx(outcome)
+
+
+def test_header_values_may_be_bytes_but_must_be_text():
+    client = SegformerClothesClient(endpoint_url="http://127.0.0.1:9/", headers={"X-A": b"abc"})
+    assert client._extra_headers == {"X-A": "abc"}
+    with pytest.raises(SettingError, match="X-A"):
+        SegformerClothesClient(endpoint_url="http://127.0.0.1:9/", headers={"X-A": 5})

@@ -76,10 +76,16 @@ def checked_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     """The extra headers, each value as `SecretText`; a value that cannot be sent is refused.
 
     Raises:
-        SettingError: a header value holds a newline, a control or a non-ASCII character.
+        SettingError: a header value is not text, or holds a newline, a control or a non-ASCII
+            character.
     """
     checked: dict[str, str] = {}
-    for name, value in (headers or {}).items():
+    given: Mapping[str, object] = headers or {}  # typed as text, but callers pass what httpx takes
+    for name, value in given.items():
+        if isinstance(value, bytes):
+            value = value.decode("latin-1")  # as httpx reads a header given as bytes
+        if not isinstance(value, str):
+            raise SettingError("headers", _Described(f"the value of {name!r}"), "text")
         flaw = _flaw(value.replace(" ", "!").replace("\t", "!"))  # spaces are allowed here
         if flaw is not None:
             raise SettingError(
