@@ -8,7 +8,10 @@ come with the same status codes, bodies and headers (``Retry-After``, ``x-reques
 answers are deterministic: by default a function of the pixels' position and brightness
 (`pixel_labels`), or a table or function you give (`encode_answer` writes a label map as an
 answer). Switches add latency, a token-bucket rate limit, injected faults (`FAULTS`), a required
-token, a 404 mode and a redirect, and it counts what it received so a test can check it.
+token, a 404 mode and redirects, and it counts what it received so a test can check it. Its
+hostile faults (trickled answers, a wrong content encoding, a 401 echoing the token, deep JSON,
+gzip bombs, masks claiming billions of pixels, empty answers, redirect loops...) check that a
+pipeline stays safe and bounded whatever a server sends.
 
 `save_random_segformer` writes a SegFormer with random weights to a folder, for testing code
 that runs the model in-process (`segformer_clothes.local.LocalSegmenter`) without downloading
