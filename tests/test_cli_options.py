@@ -32,6 +32,10 @@ CLIENT_OPTIONS = {
     "max_concurrency": "--concurrency",
     "requests_per_minute": "--rpm",
     "max_side": "--max-side",
+    "max_server_wait": "--max-server-wait",
+    "deadline": "--deadline",
+    "max_connection_failures": "--max-connection-failures",
+    "max_answer_bytes": "--max-answer-bytes",
 }
 LOCAL_OPTIONS = {"device": "--device", "batch_size": "--batch-size", "dtype": "--dtype"}
 PREFIX = "segformer-clothes segment: error: "
@@ -84,6 +88,20 @@ def assert_usage_error(done: subprocess.CompletedProcess[str], line: str, out: P
             ["--max-side", "0"],
             "--max-side must be a whole number of pixels, 1 or more, got 0; "
             "leave --max-side out to send photos at their own size",
+        ),
+        (["--deadline", "0"], "--deadline must be a positive number of seconds, got 0"),
+        (
+            ["--max-server-wait", "-1"],
+            "--max-server-wait must be a number of seconds, 0 or more, got -1",
+        ),
+        (
+            ["--max-connection-failures", "0"],
+            "--max-connection-failures must be a whole number of failures, 1 or more, got 0; "
+            "leave --max-connection-failures out to stop after 20 in a row",
+        ),
+        (
+            ["--max-answer-bytes", "0"],
+            "--max-answer-bytes must be a whole number, 1 or more, got 0",
         ),
         (["--endpoint-url", "ftp://shop"], "--endpoint-url must be an http(s) URL, got ftp://shop"),
         # batch_size is checked before torch is imported: this needs no `local` extra.

@@ -17,7 +17,8 @@ The tree::
         │   └── ModelLoadingError  503 saying the model is loading
         ├── RequestTimeoutError  no answer within the timeout
         └── NetworkError         connection refused, reset or dropped
-            └── TruncatedResponseError  a 200 whose body was cut short
+            ├── TruncatedResponseError    a 200 whose body was cut short
+            └── EndpointUnreachableError  connections keep failing: the whole batch stops
 
 Each error carries ``source`` (the input it is about, where known), and an `APIError`
 carries ``status_code``, ``request_id`` and the server's ``message`` where there is one.
@@ -36,6 +37,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "DuplicateNameError",
+    "EndpointUnreachableError",
     "InvalidImageError",
     "ModelLoadingError",
     "ModelNotFoundError",
@@ -216,3 +218,19 @@ class NetworkError(APIError):
 
 class TruncatedResponseError(NetworkError):
     """A 200 whose body was cut short (not complete JSON): retried like a dropped connection."""
+
+
+class EndpointUnreachableError(NetworkError):
+    """Connections to the endpoint failed too many times in a row (DNS, refused, TLS, no answer
+    to connect), across every photo of the client: the URL is wrong or the server is down.
+
+    It ends a batch even with ``return_exceptions=True``, since every photo left would fail the
+    same way. The message names the URL and the last cause.
+
+    Attributes:
+        failures: the consecutive connection failures counted.
+    """
+
+    def __init__(self, message: str, *, failures: int, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.failures = failures

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import anyio.from_thread
 import attrs
 
-from ..errors import SegformerClothesError
+from ..errors import EndpointUnreachableError, SegformerClothesError
 from ..images import ImageInput
 from ..result import SegmentationResult
 from .ordered import OrderedMap
@@ -97,8 +97,10 @@ class Delivery:
         self.done += 1
         if self.progress is not None:
             self.progress(self.done)
-        if isinstance(outcome, SegformerClothesError) and not self.return_exceptions:
-            raise outcome
+        if isinstance(outcome, SegformerClothesError) and (
+            not self.return_exceptions or isinstance(outcome, EndpointUnreachableError)
+        ):
+            raise outcome  # an unreachable endpoint ends the batch: the rest would fail alike
         return outcome
 
 

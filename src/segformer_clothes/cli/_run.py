@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import shutil
 import sys
@@ -21,6 +22,7 @@ from ..catalogue import Photo, RecordLog, find_photos, read_records
 from ..errors import (
     AuthenticationError,
     BadRequestError,
+    EndpointUnreachableError,
     InvalidImageError,
     ModelNotFoundError,
     OutputLockedError,
@@ -143,6 +145,11 @@ class CatalogueRun:
 
         started = time.perf_counter()
         created_results = not self.results_path.exists()
+        library_log = logging.getLogger("segformer_clothes")
+        waits = _WaitsOnProgress(progress)
+        level = library_log.level
+        library_log.addHandler(waits)
+        library_log.setLevel(logging.DEBUG)  # the wait records are debug and info ones
         log = RecordLog(self.results_path)
         try:
             pending = to_do()
@@ -167,6 +174,11 @@ class CatalogueRun:
                 file=sys.stderr,
             )
             return 130
+        except EndpointUnreachableError as error:
+            # A rerun may work once the server is up again (exit 1), but not the next photo.
+            progress.close()
+            print(f"segformer-clothes segment: error: {error.message}", file=sys.stderr)
+            return 1
         except (SegformerClothesError, UsageProblem) as error:
             # No retry or rerun can fix these: a bad option, a missing or refused token, a
             # model not deployed.
@@ -178,6 +190,8 @@ class CatalogueRun:
             print(f"segformer-clothes segment: error: {message}", file=sys.stderr)
             return 2
         finally:
+            library_log.removeHandler(waits)
+            library_log.setLevel(level)
             log.close()
         progress.close()
         self._report(time.perf_counter() - started)
@@ -243,6 +257,26 @@ class CatalogueRun:
             print(json.dumps(summary))
         elif json_path:
             Path(json_path).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+
+
+class _WaitsOnProgress(logging.Handler):
+    """Shows on the progress bar when the client waits, and why (rate limit, server loading,
+    connection problem), from the log records that carry a ``wait_reason``; warnings and
+    errors are printed above the bar."""
+
+    def __init__(self, progress: Any) -> None:
+        super().__init__(level=logging.DEBUG)
+        self._progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            tqdm.write(f"segformer-clothes segment: {record.getMessage()}", file=sys.stderr)
+            return
+        reason = getattr(record, "wait_reason", None)
+        if reason is None or self._progress.disable:
+            return
+        seconds = float(getattr(record, "wait_seconds", 0.0))
+        self._progress.set_postfix_str(f"waiting {seconds:.1f} s: {reason}", refresh=False)
 
 
 def explain(error: SegformerClothesError) -> str:

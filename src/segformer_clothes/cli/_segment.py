@@ -31,6 +31,12 @@ CLIENT_FLAGS = {
     "max_side": Flag("--max-side", when_left_out="send photos at their own size"),
     "max_retries": Flag("--max-retries"),
     "timeout": Flag("--timeout"),
+    "max_server_wait": Flag("--max-server-wait"),
+    "deadline": Flag("--deadline"),
+    "max_connection_failures": Flag(
+        "--max-connection-failures", when_left_out="stop after 20 in a row"
+    ),
+    "max_answer_bytes": Flag("--max-answer-bytes"),
 }
 # The options of --local: LocalSegmenter's defaults, checked by LocalSegmenter.
 LOCAL_FLAGS = {
@@ -108,6 +114,33 @@ def add_parser(subparsers: Any) -> None:
         type=float,
         default=client.timeout.default,
         help="seconds to wait for one answer (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-server-wait",
+        type=float,
+        default=client.max_server_wait.default,
+        help="the longest wait a server may ask for (Retry-After, model loading), in seconds "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=client.deadline.default,
+        help="the most seconds one photo may take, every retry and wait included "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-connection-failures",
+        type=int,
+        default=client.max_connection_failures.default,
+        help="connection failures in a row (DNS, refused, TLS) after which the run stops: the "
+        "endpoint is unreachable (default %(default)s)",
+    )
+    parser.add_argument(
+        "--max-answer-bytes",
+        type=int,
+        default=client.max_answer_bytes.default,
+        help="the largest answer read, in bytes after decompression (default %(default)s)",
     )
     parser.add_argument(
         "--local", action="store_true", help="run the model in-process (needs the `local` extra)"

@@ -23,12 +23,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import anyio
-import attrs
 import httpx
 
 from ..._version import __version__
@@ -44,14 +42,9 @@ from ._redirects import EXCHANGE_FAILURES, Answer, Exchange, Hops
 from ._steps import AsyncSteps, Call, Plan, Reply, Sleep, SyncSteps
 from .auth import Credentials, Secrets, checked_headers, display_url, is_huggingface_host
 from .ratelimit import RateLimiter
-from .retry import (
-    DEFAULT_MAX_RETRIES,
-    PastDeadline,
-    RetryPolicy,
-    retry_after_from_headers,
-    retrying,
-)
+from .retry import PastDeadline, RetryPolicy, retry_after_from_headers, retrying
 from .settings import ClientSettings
+from .stats import ClientStats, Counters
 
 __all__ = ["DEFAULT_MODEL", "ClientStats", "SegformerClothesClient"]
 
@@ -63,28 +56,10 @@ DEFAULT_MODEL = "sayeed99/segformer_b3_clothes"
 _ROUTER = "https://router.huggingface.co/hf-inference/models/{model}"
 _USER_AGENT = f"segformer-clothes/{__version__}"
 
-DEFAULT_MAX_ANSWER_BYTES = 256 * 2**20
+_DEFAULTS = ClientSettings()
+DEFAULT_MAX_ANSWER_BYTES = _DEFAULTS.max_answer_bytes
 """The largest answer the client reads, after decompression: 256 MiB, some fifty times the
 answer for a 4000x6000 photo."""
-
-
-@attrs.frozen
-class ClientStats:
-    """What a client has done so far (a snapshot; read ``client.stats`` again for fresh ones).
-
-    Attributes:
-        requests: HTTP requests sent, retries included.
-        retries: attempts that were repeated after a transient failure.
-        rate_limited: answers of 429.
-        succeeded: images segmented.
-        failed: images given up on (after their retries, or not retried).
-    """
-
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    succeeded: int = 0
-    failed: int = 0
 
 
 class SegformerClothesClient(BaseSegmenter):
@@ -117,6 +92,13 @@ class SegformerClothesClient(BaseSegmenter):
             client.
         max_answer_bytes: the largest answer to read, in bytes after decompression (a gzip
             bomb stops there); a larger one is a `ResponseFormatError`. 256 MiB by default.
+        max_server_wait: the longest wait a server may ask for (``Retry-After``,
+            ``estimated_time``, the rate limiter's learned pause), in seconds; 60 by default.
+        deadline: the most seconds one photo may take, all attempts and waits together (the
+            rate limiter's pause included); 600 by default.
+        max_connection_failures: connection failures in a row (DNS, refused, TLS, connect
+            timeout) across every photo before the client raises `EndpointUnreachableError`,
+            which ends a batch even with ``return_exceptions=True``; 20 by default, None never.
 
     Raises:
         SettingError: a setting is out of range (a `ValueError`); the message says which. The
@@ -137,9 +119,9 @@ class SegformerClothesClient(BaseSegmenter):
         *,
         endpoint_url: str | None = None,
         token: str | None = None,
-        timeout: float = 120.0,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        max_concurrency: int = 4,
+        timeout: float = _DEFAULTS.timeout,
+        max_retries: int = _DEFAULTS.max_retries,
+        max_concurrency: int = _DEFAULTS.max_concurrency,
         requests_per_minute: float | None = None,
         max_side: int | None = None,
         headers: Mapping[str, str] | None = None,
@@ -147,6 +129,9 @@ class SegformerClothesClient(BaseSegmenter):
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
         max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        max_server_wait: float = _DEFAULTS.max_server_wait,
+        deadline: float = _DEFAULTS.deadline,
+        max_connection_failures: int | None = _DEFAULTS.max_connection_failures,
     ) -> None:
         settings = ClientSettings(
             timeout=timeout,
@@ -154,9 +139,11 @@ class SegformerClothesClient(BaseSegmenter):
             max_concurrency=max_concurrency,
             requests_per_minute=requests_per_minute,
             max_side=max_side,
+            max_server_wait=max_server_wait,
+            deadline=deadline,
+            max_connection_failures=max_connection_failures,
+            max_answer_bytes=max_answer_bytes,
         )
-        if type(max_answer_bytes) is not int or max_answer_bytes < 1:
-            raise SettingError("max_answer_bytes", max_answer_bytes, "a whole number, 1 or more")
         self.settings = settings
         self.model = model
         self.url = httpx.URL(endpoint_url or _ROUTER.format(model=model))
@@ -171,13 +158,16 @@ class SegformerClothesClient(BaseSegmenter):
         self._credentials = Credentials.resolve(token, self.url)
         self._extra_headers = checked_headers(headers)
         self._secrets = Secrets.of(self._credentials, self._extra_headers, self.url)
-        self._policy = RetryPolicy(max_retries=settings.max_retries)
+        self._policy = RetryPolicy(
+            max_retries=settings.max_retries,
+            max_server_wait=settings.max_server_wait,
+            deadline=settings.deadline,
+        )
         self._limiter = RateLimiter(
             settings.requests_per_minute, max_pause=self._policy.max_server_wait
         )
         self._pools = Pools(self.timeout, http_client, async_http_client)
-        self._lock = threading.Lock()
-        self._counts = dict.fromkeys(attrs.fields_dict(ClientStats), 0)
+        self._counters = Counters()
         # Tests swap these for fakes: no real sleeping in unit tests.
         self._sleep: Callable[[float], None] = time.sleep
         self._async_sleep: Callable[[float], Awaitable[None]] = anyio.sleep
@@ -199,18 +189,13 @@ class SegformerClothesClient(BaseSegmenter):
     @property
     def stats(self) -> ClientStats:
         """Counters of requests, retries, 429 answers, and images done or given up on."""
-        with self._lock:
-            return ClientStats(**self._counts)
+        return self._counters.snapshot()
 
     @property
     def requests_per_minute(self) -> float | None:
         """The pace the client keeps to now (told, or learned from 429s); None while unknown."""
         rate = self._limiter.rate
         return None if rate is None else rate * 60
-
-    def _count(self, name: str) -> None:
-        with self._lock:
-            self._counts[name] += 1
 
     # ----------------------------------------------------------------- one place for the rules
 
@@ -247,7 +232,7 @@ class SegformerClothesClient(BaseSegmenter):
     ) -> SegmentationResult:
         """Check one answer and parse it (in a worker thread on the async path)."""
         if answer.status == 429:
-            self._count("rate_limited")
+            self._counters.add("rate_limited")
             self._limiter.on_rate_limited(retry_after_from_headers(answer.headers), answer.sent_at)
         else:
             self._limiter.on_success()
@@ -268,10 +253,10 @@ class SegformerClothesClient(BaseSegmenter):
             raise
 
     def _on_retry(self) -> None:
-        self._count("retries")
+        self._counters.add("retries")
 
     def _done(self, error: Exception | None) -> None:
-        self._count("failed" if error is not None else "succeeded")
+        self._counters.add("failed" if error is not None else "succeeded")
 
     # ----------------------------------------------------------------- one photo, as steps
 
@@ -309,22 +294,29 @@ class SegformerClothesClient(BaseSegmenter):
                 source=source,
             )
         if delay > 0:
-            logger.debug("waiting %.3f s for the rate limit", delay)
+            logger.debug(
+                "waiting %.3f s for the rate limit",
+                delay,
+                extra={"wait_seconds": delay, "wait_reason": "keeping to the rate limit"},
+            )
             yield Sleep(delay)
         hops = Hops(
             self.url,
             functools.partial(self._request_headers, upload=upload),
             Exchange(self._credentials, self._secrets, self.timeout, self.max_answer_bytes),
             self._limiter.sent_at(),
-            functools.partial(self._count, "requests"),
+            functools.partial(self._counters.add, "requests"),
             source,
         )
         while True:
             try:
                 reply: Reply = yield hops.next_request(upload.data)
             except EXCHANGE_FAILURES as error:
-                failure = hops.failure(error)
+                failure = self._counters.unreachable_after(
+                    hops.failure(error), error, display_url(self.url), self.settings
+                )
             else:
+                self._counters.connected()
                 answer = hops.answer(reply)
                 if answer is None:
                     continue

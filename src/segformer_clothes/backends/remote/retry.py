@@ -18,6 +18,7 @@ import attrs
 from tenacity import RetryCallState, Retrying
 
 from ...errors import (
+    EndpointUnreachableError,
     ModelLoadingError,
     NetworkError,
     RateLimitError,
@@ -31,6 +32,7 @@ __all__ = [
     "retry_delay",
     "retrying",
     "should_retry",
+    "wait_reason",
 ]
 
 logger = logging.getLogger("segformer_clothes")
@@ -76,6 +78,8 @@ def should_retry(error: BaseException) -> bool:
         >>> should_retry(RateLimitError("slow down", status_code=429))
         True
     """
+    if isinstance(error, EndpointUnreachableError):
+        return False  # the endpoint is down or wrong: retrying only costs time
     return isinstance(error, (RateLimitError, ServerError, RequestTimeoutError, NetworkError))
 
 
@@ -183,7 +187,26 @@ class _Budget:
             wait,
             state.attempt_number,
             error,
+            extra={"wait_seconds": wait, "wait_reason": wait_reason(error)},
         )
+
+
+def wait_reason(error: BaseException | None) -> str:
+    """Why the client waits before trying again, in a few words (for progress displays).
+
+    Example:
+        >>> wait_reason(RateLimitError("429", status_code=429))
+        'rate limited'
+    """
+    if isinstance(error, RateLimitError):
+        return "rate limited"
+    if isinstance(error, ModelLoadingError):
+        return "the model is loading on the server"
+    if isinstance(error, (NetworkError, RequestTimeoutError)):
+        return "connection problem"
+    if isinstance(error, ServerError):
+        return "server error"
+    return "retrying"
 
 
 def _retry_predicate(state: RetryCallState) -> bool:

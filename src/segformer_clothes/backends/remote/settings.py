@@ -52,6 +52,10 @@ _at_least_one = _check("a whole number, 1 or more", lambda v: _whole(v) and v >=
 _rate = _check(
     "a positive number of requests per minute", lambda v: v is None or (_number(v) and v > 0)
 )
+_seconds_or_zero = _check("a number of seconds, 0 or more", lambda v: _number(v) and v >= 0)
+_failures = _check(
+    "a whole number of failures, 1 or more", lambda v: v is None or (_whole(v) and v >= 1)
+)
 _pixels = _check(
     "a whole number of pixels, 1 or more", lambda v: v is None or (_whole(v) and v >= 1)
 )
@@ -70,6 +74,16 @@ class ClientSettings:
         requests_per_minute: the rate limit to keep to; None learns it from 429 answers.
         max_side: downscale photos whose longer side exceeds this many pixels before upload
             (the label map comes back at the photo's size); None sends photos as they are.
+        max_server_wait: the longest wait a server may ask for, in seconds (``Retry-After``,
+            ``estimated_time``, and the rate limiter's pause learned from them); longer asks
+            are cut to this.
+        deadline: the most seconds one photo may take, every attempt and wait included (the
+            rate limiter's pause too); past it the photo fails with its last error.
+        max_connection_failures: consecutive connection failures (DNS, refused, TLS, connect
+            timeout), across every photo, after which the client raises
+            `EndpointUnreachableError` and a batch stops; None never stops.
+        max_answer_bytes: the largest answer read, after decompression; a larger one is a
+            `ResponseFormatError`, so a hostile answer costs bounded memory.
 
     Raises:
         SettingError: a value is out of range; the message names the setting and the rule.
@@ -80,3 +94,7 @@ class ClientSettings:
     max_concurrency: int = attrs.field(default=4, validator=_at_least_one)
     requests_per_minute: float | None = attrs.field(default=None, validator=_rate)
     max_side: int | None = attrs.field(default=None, validator=_pixels)
+    max_server_wait: float = attrs.field(default=60.0, validator=_seconds_or_zero)
+    deadline: float = attrs.field(default=600.0, validator=_positive_seconds)
+    max_connection_failures: int | None = attrs.field(default=20, validator=_failures)
+    max_answer_bytes: int = attrs.field(default=256 * 2**20, validator=_at_least_one)
