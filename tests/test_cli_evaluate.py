@@ -278,3 +278,33 @@ def test_panels_without_a_photo_to_find(tmp_path: Path) -> None:
     (photos / "image_7.txt").write_text("not a photo", encoding="utf-8")
     assert evaluate_with_panels(predictions, annotations, "--images", photos) == 0
     assert panels_in(tmp_path / "plots" / "images" / "mask_7.png") == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("mask_1.json", b"[" * 100_000, "nested too deeply"),
+        ("mask_1.png", "half a PNG", "truncated"),
+    ],
+)
+def test_a_bad_label_map_is_one_line_and_exit_1(
+    tmp_path: Path, name: str, content: bytes | str, says: str
+) -> None:
+    predictions, annotations = tmp_path / "pred", tmp_path / "ann"
+    predictions.mkdir()
+    annotations.mkdir()
+    if content == "half a PNG":
+        noise = np.random.default_rng(0).integers(0, 18, (64, 64), dtype=np.uint8)
+        Image.fromarray(noise).save(predictions / name)
+        whole = (predictions / name).read_bytes()
+        content = whole[: len(whole) // 2]
+    assert isinstance(content, bytes)
+    (predictions / name).write_bytes(content)
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(annotations / "mask_1.png")
+    done = run_cli(predictions, annotations, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1, done.stderr
+    assert says in errors[0]
+    assert name in errors[0]
+    assert "Traceback" not in done.stderr
