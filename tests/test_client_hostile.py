@@ -144,7 +144,8 @@ def test_a_trickled_answer_ends_at_the_timeout():
         started = time.monotonic()
         with pytest.raises(RequestTimeoutError):
             client.segment(PHOTO)
-    assert 0.9 < time.monotonic() - started < 3.0
+    # Well under the tens of seconds the trickled answer would take: the timeout cut it off.
+    assert 0.9 < time.monotonic() - started < 10.0
 
 
 @pytest.mark.anyio
@@ -155,7 +156,8 @@ async def test_a_trickled_answer_ends_at_the_timeout_async(anyio_backend):
             started = time.monotonic()
             with pytest.raises(RequestTimeoutError):
                 await client.asegment(PHOTO)
-    assert 0.9 < time.monotonic() - started < 3.0
+    # Well under the tens of seconds the trickled answer would take: the timeout cut it off.
+    assert 0.9 < time.monotonic() - started < 10.0
 
 
 def test_max_retries_zero_does_not_retry_a_paced_429():
