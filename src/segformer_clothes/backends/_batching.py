@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeAlias
 
 import anyio.from_thread
 import attrs
@@ -19,8 +20,8 @@ from ..result import SegmentationResult
 from .ordered import OrderedMap
 from .protocol import Outcome, source_of
 
-if TYPE_CHECKING:
-    from .base import BaseSegmenter
+ChunkWorker: TypeAlias = Callable[[list[ImageInput]], Awaitable[list[Outcome]]]
+"""What segments one chunk of photos: their outcomes, in order."""
 
 
 def raise_or_return(outcome: Outcome) -> SegmentationResult:
@@ -54,15 +55,17 @@ class SyncBatch:
     """A batch run on a short-lived event loop in a worker thread, for a sync caller."""
 
     def __init__(
-        self, segmenter: BaseSegmenter, images: Iterable[ImageInput] | AsyncIterable[ImageInput]
+        self,
+        own_loop_worker: Callable[[], AbstractAsyncContextManager[ChunkWorker]],
+        outcomes_of: Callable[[ChunkWorker], Outcomes],
     ) -> None:
         self._cleanup = contextlib.ExitStack()
         try:
             portal = self._cleanup.enter_context(anyio.from_thread.start_blocking_portal())
             worker = self._cleanup.enter_context(
-                portal.wrap_async_context_manager(segmenter._own_loop_worker())
+                portal.wrap_async_context_manager(own_loop_worker())
             )
-            self._outcomes = segmenter._outcomes(images, worker)
+            self._outcomes = outcomes_of(worker)
             self._cleanup.callback(portal.call, self._outcomes.aclose)
         except BaseException:
             self._cleanup.close()

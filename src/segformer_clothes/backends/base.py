@@ -24,18 +24,18 @@ import threading
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
-    Awaitable,
     Callable,
     Iterable,
     Iterator,
     Sequence,
 )
 from types import TracebackType
-from typing import Literal, TypeAlias, TypeVar, overload
+from typing import Literal, TypeVar, overload
 
 from ..images import ImageInput
 from ..result import SegmentationResult
 from ._batching import (
+    ChunkWorker,
     DeliveredOutcomes,
     Delivery,
     Outcomes,
@@ -50,8 +50,6 @@ from .protocol import Outcome
 
 __all__ = ["BaseSegmenter", "ChunkWorker"]
 
-ChunkWorker: TypeAlias = Callable[[list[ImageInput]], Awaitable[list[Outcome]]]
-"""What segments one chunk of photos: their outcomes, in order."""
 
 _Self = TypeVar("_Self")
 
@@ -190,7 +188,7 @@ class BaseSegmenter:
             [(30, 40), (50, 20)]
         """
         delivery = Delivery(return_exceptions, progress)
-        batch = SyncBatch(self, images)
+        batch = SyncBatch(self._own_loop_worker, lambda worker: self._outcomes(images, worker))
         consumer = threading.get_ident()
         try:
             while (outcome := batch.next()) is not None:
