@@ -559,3 +559,11 @@ def test_any_ignore_index_matches_the_reference_for_uint8_and_int(
             ignore_index=ignore,
         )  # fmt: skip
         assert_matches_reference(report, [prediction], [target], ignore)
+
+
+def test_a_notebook_shows_the_report_as_a_table() -> None:
+    target = np.array([[0, 4], [4, 4]], dtype=np.uint8)
+    shown = evaluate([target.copy()], [target])._repr_html_()
+    assert shown.startswith("<p>Mean IoU 1.000, mean Dice 1.000")
+    assert "<td>Upper-clothes</td><td>1.000</td><td>1.000</td><td>3</td><td>3</td>" in shown
+    assert shown.count("<tr>") == 1 + len(CLOTHES_LABELS)

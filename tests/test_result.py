@@ -434,3 +434,20 @@ def test_photo_is_kept_lazily(tmp_path: Path) -> None:
     path.unlink()
     with pytest.raises(Exception, match="not found"):
         result.overlay()
+
+
+def test_a_notebook_shows_a_small_overlay_with_its_legend() -> None:
+    import io
+
+    label_map = np.zeros((600, 900), dtype=np.uint8)
+    label_map[100:500, 300:600] = 4  # Upper-clothes
+    photo = Image.new("RGB", (900, 600), "white")
+    with_photo = SegmentationResult(label_map, image=photo)
+    with Image.open(io.BytesIO(with_photo._repr_png_())) as shown:
+        assert shown.format == "PNG"
+        assert max(shown.size) == 512
+        assert shown.width > 512 * 900 / (900 + 600)  # wider than the photo alone: a legend
+    without_photo = SegmentationResult(label_map)
+    with Image.open(io.BytesIO(without_photo._repr_png_())) as shown:
+        assert shown.size == (512, round(512 * 600 / 900))
+        assert shown.getpixel((256, 170)) == without_photo.labels.color(4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
 import numpy as np
@@ -81,3 +82,12 @@ def cut(photo: Image.Image, mask: np.ndarray, padding: int) -> Image.Image:
     alpha = np.where(mask[top:bottom, left:right], np.uint8(255), np.uint8(0))
     cutout.putalpha(Image.fromarray(alpha))
     return cutout
+
+
+def small_png(picture: Image.Image, *, max_side: int) -> bytes:
+    """``picture`` as PNG bytes, shrunk to at most ``max_side`` pixels on its longer side."""
+    small = picture.copy()
+    small.thumbnail((max_side, max_side))
+    buffer = io.BytesIO()
+    small.save(buffer, format="PNG")
+    return buffer.getvalue()

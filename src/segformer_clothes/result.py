@@ -243,6 +243,15 @@ class SegmentationResult:
             )
         return photo
 
+    def _repr_png_(self) -> bytes:
+        """What a notebook shows for a bare ``result``: the overlay with its legend (the painted
+        label map where the photo is not at hand), at most 512 pixels on its longer side."""
+        try:
+            picture = self.overlay(legend=True)
+        except (ValueError, OSError):  # no photo kept, or it moved
+            picture = self.colorize()
+        return _drawing.small_png(picture, max_side=512)
+
     def colorize(self) -> Image.Image:
         """The label map painted with the label set's palette, as an RGB image."""
         return _drawing.colorize(self.label_map, self.labels)

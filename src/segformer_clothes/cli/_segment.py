@@ -68,7 +68,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--overlay", action="store_true", help="also write overlays (JPEG)")
     parser.add_argument("--crops", action="store_true", help="also write garment cut-outs (PNG)")
     parser.add_argument(
-        "--model", default=DEFAULT_MODEL, help=f"model id (default {DEFAULT_MODEL})"
+        "--model",
+        default=DEFAULT_MODEL,
+        help=f"a model id on the Hub, or with --local a folder written by save_pretrained "
+        f"(default {DEFAULT_MODEL})",
     )
     parser.add_argument(
         "--endpoint-url", help="POST to this URL (a dedicated endpoint or your own server)"

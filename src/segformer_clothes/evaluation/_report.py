@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -233,6 +234,19 @@ class EvaluationReport:
             True
         """
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows for a bare ``report``: the means and the per-class table."""
+        head = html.escape(self.to_markdown(worst=0).splitlines()[0].replace("**", ""))
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td>{_shown(s.iou)}</td><td>{_shown(s.dice)}</td>"
+            f"<td>{s.target_pixels:,}</td><td>{s.predicted_pixels:,}</td></tr>"
+            for name, s in self.per_class.items()
+        )
+        return (
+            f"<p>{head}</p><table><tr><th>Class</th><th>IoU</th><th>Dice</th>"
+            f"<th>Annotated px</th><th>Predicted px</th></tr>{rows}</table>"
+        )
 
     def to_markdown(self, worst: int = 10) -> str:
         """A Markdown summary people can paste: the means, a per-class table in id order
