@@ -126,3 +126,42 @@ def test_dtype_runs_the_model_in_that_precision(tmp_path: Path, model: Path) -> 
         differs = differs or not np.array_equal(saved.label_map, reference)
     # The check above tells the precisions apart only if they give different label maps.
     assert differs
+
+
+@pytest.mark.parametrize("how", ["--offline", "HF_HUB_OFFLINE"])
+def test_missing_weights_offline_fail_at_once_in_the_commands_terms(
+    tmp_path: Path, how: str
+) -> None:
+    photos = draw_photos(tmp_path / "photos", [(20, 30)])
+    options = ["--offline"] if how == "--offline" else []
+    # The flag alone must do it (the environment says "online" then), and so must the variable.
+    env = {"HF_HUB_OFFLINE": "1" if how == "HF_HUB_OFFLINE" else "0"}
+    done = run_cli(
+        "segment", str(photos), "--out", str(tmp_path / "out"), "--local",
+        "--model", "someone/clothes-model-not-here", *options,
+        cwd=tmp_path, **env,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr  # no loading bars, no retry lines
+    assert "--model clothes-model-not-here" in lines[0]
+    assert "LocalSegmenter(" not in lines[0]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()  # nothing created before the fatal error
+
+
+def test_no_model_is_loaded_when_every_photo_is_done(tmp_path: Path, model: Path) -> None:
+    photos = draw_photos(tmp_path / "photos", [(20, 30), (24, 24)])
+    first = run_cli(
+        "segment", str(photos), "--out", str(tmp_path / "out"), "--local", "--model", str(model),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    # The model folder is gone: a rerun with nothing to do must not try to load it.
+    again = run_cli(
+        "segment", str(photos), "--out", str(tmp_path / "out"), "--local",
+        "--model", str(tmp_path / "no-such-model"), "--json", "-",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["skipped"] == 2

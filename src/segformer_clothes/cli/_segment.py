@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from ..backends.local.segmenter import LocalSegmenter
 from ..backends.remote.client import DEFAULT_MODEL
 from ..backends.remote.settings import ClientSettings
 from ..catalogue import check_inputs, check_unique_names, find_photos
-from ..errors import AuthenticationError, DuplicateNameError, SettingError
+from ..errors import AuthenticationError, DuplicateNameError, ModelNotFoundError, SettingError
 from ._options import Flag, default_of, usage_error
 from ._outputs import Outputs
 from ._run import EXIT_CODES, CatalogueRun, UsageProblem
@@ -149,6 +150,13 @@ def add_parser(subparsers: Any) -> None:
         "--local", action="store_true", help="run the model in-process (needs the `local` extra)"
     )
     parser.add_argument(
+        "--offline",
+        action="store_true",
+        default=os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"),
+        help="with --local: never try the network; the weights come from --model DIR or the "
+        "Hugging Face cache (also when HF_HUB_OFFLINE=1)",
+    )
+    parser.add_argument(
         "--device",
         default=default_of(LocalSegmenter, "device"),
         help="with --local: auto, cpu, cuda, cuda:1 (default %(default)s)",
@@ -189,11 +197,27 @@ def _client_settings(args: argparse.Namespace) -> ClientSettings:
     return ClientSettings(**{name: getattr(args, flag.dest) for name, flag in CLIENT_FLAGS.items()})
 
 
+def _quiet_model_loading(*, offline: bool) -> None:
+    """No third-party loading bars or retry lines on the command's terminal, and with
+    --offline no attempt at the network: what goes wrong is said once, by the command."""
+    for name, value in (
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+        ("TRANSFORMERS_VERBOSITY", "error"),
+        ("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1"),
+    ):
+        os.environ.setdefault(name, value)
+    if offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+    for name in ("huggingface_hub", "transformers"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def _segmenter(args: argparse.Namespace, settings: ClientSettings) -> Segmenter:
     """The backend, created (and with --local, loaded) before any photo is read."""
     if args.local:
         local = {name: getattr(args, flag.dest) for name, flag in LOCAL_FLAGS.items()}
-        return LocalSegmenter(model=args.model, **local)
+        _quiet_model_loading(offline=args.offline)
+        return LocalSegmenter(model=args.model, local_files_only=args.offline, **local)
     from ..backends.remote.auth import find_token
     from ..backends.remote.client import SegformerClothesClient
 
@@ -212,12 +236,29 @@ def _usage_error(message: str) -> int:
     return 2
 
 
+def _weights_missing(error: ModelNotFoundError, args: argparse.Namespace) -> str:
+    """The fix for weights that are not here, in the command's terms."""
+    folder = getattr(error, "folder", None)
+    if folder is None:  # a folder that is not a model: the library's words are the command's
+        return error.message
+    offline = "" if args.offline else " (--offline never tries the network)"
+    return (
+        f"the weights of {args.model} are not on this machine and could not be downloaded "
+        f"({error.reason}). On a machine that reaches huggingface.co, run "  # type: ignore[attr-defined]
+        f"`hf download {args.model} --local-dir {folder}`, copy the folder here and run again "
+        f"with --model {folder}{offline}; or point HF_HOME at a Hugging Face cache that holds "
+        "the model"
+    )
+
+
 def _make_segmenter(args: argparse.Namespace, settings: ClientSettings) -> Segmenter:
     """The backend, created only when some photo is left to do; bad options as UsageProblem."""
     try:
         return _segmenter(args, settings)
     except SettingError as error:
         raise UsageProblem(usage_error(error, FLAGS)) from None
+    except ModelNotFoundError as error:
+        raise UsageProblem(_weights_missing(error, args)) from None
     except (ImportError, ValueError) as error:
         # --local without the `local` extra (the message gives the install command), or a
         # model that is not a SegFormer.

@@ -117,7 +117,7 @@ def _not_available(model: str, error: BaseException) -> ModelNotFoundError:
         )
     folder = model.rsplit("/", 1)[-1]
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-    return ModelNotFoundError(
+    missing = ModelNotFoundError(
         f"the weights of {model!r} are not on this machine and could not be downloaded "
         f"({reason}). On a machine that reaches huggingface.co, run "
         f"`hf download {model} --local-dir {folder}` (or start LocalSegmenter there once to fill "
@@ -125,6 +125,9 @@ def _not_available(model: str, error: BaseException) -> ModelNotFoundError:
         "HF_HOME at a Hugging Face cache that holds the model. (If you meant a folder: there "
         f"is no folder {model!r} here.)"
     )
+    # For front ends that phrase the fix in their own terms (the command line's --model DIR).
+    missing.model, missing.folder, missing.reason = model, folder, reason  # type: ignore[attr-defined]
+    return missing
 
 
 class LocalSegmenter(BaseSegmenter):
