@@ -402,3 +402,24 @@ def test_local_without_the_extra_gives_the_install_command(tmp_path: Path) -> No
     assert "Traceback" not in done.stderr
     assert len(done.stderr.splitlines()) == 1
     assert not (tmp_path / "out").exists()  # found out before any work
+
+
+def test_overlay_style_options(photos: Path, tmp_path: Path, server: FakeInferenceServer) -> None:
+    done = run_cli(
+        "segment", str(photos / "look_1.png"), "--out", "out", "--endpoint-url", server.url,
+        "--overlay", "--alpha", "0", "--legend", "--outline", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with (
+        Image.open(photos / "look_1.png") as photo,
+        Image.open(tmp_path / "out/overlays/look_1.jpg") as overlay,
+    ):
+        assert overlay.width > photo.width  # the legend
+        assert overlay.height >= photo.height  # a legend of many labels may be taller
+    bad = run_cli(
+        "segment", str(photos), "--out", "out2", "--endpoint-url", server.url,
+        "--overlay", "--alpha", "2", cwd=tmp_path,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "--alpha must be between 0 and 1, got 2" in bad.stderr
+    assert not (tmp_path / "out2").exists()

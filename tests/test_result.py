@@ -451,3 +451,34 @@ def test_a_notebook_shows_a_small_overlay_with_its_legend() -> None:
     with Image.open(io.BytesIO(without_photo._repr_png_())) as shown:
         assert shown.size == (512, round(512 * 600 / 900))
         assert shown.getpixel((256, 170)) == without_photo.labels.color(4)
+
+
+def test_outline_draws_each_garments_edge_in_its_colour() -> None:
+    label_map = np.zeros((100, 100), dtype=np.uint8)
+    label_map[20:80, 30:70] = 4  # Upper-clothes
+    result = SegmentationResult(label_map)
+    colour = result.labels.color(4)
+    # A white photo and a transparent tint: only the outline shows.
+    picture = result.overlay(Image.new("RGB", (100, 100), "white"), alpha=0.0, outline=True)
+    assert picture.getpixel((30, 50)) == colour  # on the edge
+    assert picture.getpixel((50, 50)) == (255, 255, 255)  # inside
+    assert picture.getpixel((5, 5)) == (255, 255, 255)  # outside
+    plain = result.overlay(Image.new("RGB", (100, 100), "white"), alpha=0.0)
+    assert plain.getpixel((30, 50)) == (255, 255, 255)
+
+
+def test_the_outline_and_the_legend_grow_with_the_photo() -> None:
+    def drawn(size: int) -> tuple[int, int]:
+        label_map = np.zeros((size, size), dtype=np.uint8)
+        label_map[size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 4
+        result = SegmentationResult(label_map)
+        photo = Image.new("RGB", (size, size), "white")
+        lines = np.asarray(result.overlay(photo, alpha=0.0, outline=True))
+        row = lines[size // 2]
+        thickness = int(np.sum(np.any(row != 255, axis=-1)))
+        legend = result.overlay(photo, legend=True).width - size
+        return thickness, legend
+
+    small, large = drawn(400), drawn(2000)
+    assert large[0] > small[0]
+    assert large[1] > 2 * small[1]

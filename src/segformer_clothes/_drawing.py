@@ -6,7 +6,7 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from .labels import LabelSet
 
@@ -38,21 +38,50 @@ def blend(
     return Image.fromarray(np.clip(np.rint(out), 0, 255).astype(np.uint8))
 
 
-def with_legend(picture: Image.Image, names: Sequence[str], labels: LabelSet) -> Image.Image:
-    """``picture`` with a white strip on its right naming the colour of each of ``names``."""
-    row = 16
-    width = 12 + 6 * max(len(n) for n in names) + 24
+def _scale(picture: Image.Image) -> int:
+    """How many times larger than on a 500-pixel photo lines and text are drawn."""
+    return max(1, round(max(picture.size) / 500))
+
+
+def with_legend(picture: Image.Image, present: Sequence[str], labels: LabelSet) -> Image.Image:
+    """``picture`` with a white strip on its right naming the colour of each label present
+    (Background left out unless it is all there is), its text scaled with the picture."""
+    names = [name for name in present if labels.id(name) != 0] or list(present)
+    scale = _scale(picture)
+    font = ImageFont.load_default(size=11 * scale)
+    row, swatch = 16 * scale, 11 * scale
+    width = 6 * scale + max(int(font.getlength(n)) for n in names) + swatch + 16 * scale
     canvas = Image.new(
-        "RGB", (picture.width + width, max(picture.height, row * len(names) + 8)), "white"
+        "RGB", (picture.width + width, max(picture.height, row * len(names) + 8 * scale)), "white"
     )
     canvas.paste(picture, (0, 0))
     draw = ImageDraw.Draw(canvas)
     for index, name in enumerate(names):
-        top = 4 + index * row
-        left = picture.width + 6
-        draw.rectangle((left, top, left + 11, top + 11), fill=labels.color(name), outline="black")
-        draw.text((left + 16, top), name, fill="black")
+        top = 4 * scale + index * row
+        left = picture.width + 6 * scale
+        draw.rectangle(
+            (left, top, left + swatch, top + swatch), fill=labels.color(name), outline="black"
+        )
+        draw.text((left + swatch + 5 * scale, top), name, fill="black", font=font)
     return canvas
+
+
+def outlined(picture: Image.Image, label_map: np.ndarray, labels: LabelSet) -> Image.Image:
+    """A new image: ``picture`` with the edge of every label but Background drawn in the label's
+    colour, about 2 pixels wide on a 500-pixel photo and wider on larger ones."""
+    edge = np.zeros(label_map.shape, dtype=bool)
+    edge[:, 1:] |= label_map[:, 1:] != label_map[:, :-1]
+    edge[:, :-1] |= label_map[:, :-1] != label_map[:, 1:]
+    edge[1:, :] |= label_map[1:, :] != label_map[:-1, :]
+    edge[:-1, :] |= label_map[:-1, :] != label_map[1:, :]
+    ids = Image.fromarray(np.where(edge, label_map, 0).astype(np.uint8))
+    width = 2 * _scale(picture)
+    if width > 1:  # thicken: each pixel takes the largest label id near it
+        ids = ids.filter(ImageFilter.MaxFilter(2 * (width // 2) + 1))
+    lines = np.asarray(ids)
+    colours = np.asarray(colorize(lines, labels))
+    out = np.where((lines != 0)[:, :, None], colours, np.asarray(picture.convert("RGB")))
+    return Image.fromarray(out.astype(np.uint8))
 
 
 def box(mask: np.ndarray) -> Box | None:

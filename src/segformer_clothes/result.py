@@ -263,6 +263,7 @@ class SegmentationResult:
         legend: bool = False,
         *,
         include_background: bool = False,
+        outline: bool = False,
     ) -> Image.Image:
         """Paint the labels over the photo and return a new RGB image.
 
@@ -272,6 +273,8 @@ class SegmentationResult:
             alpha: opacity of the colours, from 0 (photo only) to 1 (colours only).
             legend: add a strip on the right naming the colour of each label present.
             include_background: also tint Background pixels (left as they are by default).
+            outline: also draw each label's edge in its colour, a line that scales with the
+                photo, so that a garment close to its colour still stands out.
 
         Raises:
             ValueError: no photo, a photo of another size, or ``alpha`` outside 0..1.
@@ -293,13 +296,11 @@ class SegmentationResult:
             alpha,
             include_background=include_background,
         )
-        if not legend:
-            return picture
-        # Background says nothing in a legend, unless it is all there is.
-        names = [n for n in self.labels_present if self.labels.id(n) != 0] or list(
-            self.labels_present
+        if outline:
+            picture = _drawing.outlined(picture, self.label_map, self.labels)
+        return (
+            _drawing.with_legend(picture, self.labels_present, self.labels) if legend else picture
         )
-        return _drawing.with_legend(picture, names, self.labels)
 
     def crop(
         self, label: str | int, image: ImageInput | None = None, padding: int = 0

@@ -15,10 +15,13 @@ __all__ = ["Outputs"]
 class Outputs:
     """The files one photo gets under the output folder, and whether they are all there."""
 
-    def __init__(self, out: Path, overlay: bool, crops: bool) -> None:
+    def __init__(
+        self, out: Path, overlay: bool, crops: bool, overlay_style: dict[str, Any] | None = None
+    ) -> None:
         self.out = out
         self.overlay = overlay
         self.crops = crops
+        self.overlay_style = overlay_style or {}  # alpha, legend, outline
 
     def label_map(self, name: str) -> Path:
         return self.out / "labels" / f"{name}.png"
@@ -56,7 +59,7 @@ class Outputs:
                     )
                     written.append(label)
             if self.overlay:
-                overlay = result.overlay(picture)
+                overlay = result.overlay(picture, **self.overlay_style)
                 write_atomically(
                     self.overlay_path(photo.name),
                     lambda p: overlay.save(p, format="JPEG", quality=90),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import os
 import sys
@@ -18,6 +19,7 @@ from ..backends.remote.client import DEFAULT_MODEL
 from ..backends.remote.settings import ClientSettings
 from ..catalogue import check_inputs, check_unique_names, find_photos
 from ..errors import AuthenticationError, DuplicateNameError, ModelNotFoundError, SettingError
+from ..result import SegmentationResult
 from ._options import Flag, default_of, usage_error
 from ._outputs import Outputs
 from ._run import EXIT_CODES, CatalogueRun, UsageProblem
@@ -68,6 +70,21 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument("--overlay", action="store_true", help="also write overlays (JPEG)")
     parser.add_argument("--crops", action="store_true", help="also write garment cut-outs (PNG)")
+    overlay = inspect.signature(SegmentationResult.overlay).parameters
+    parser.add_argument(
+        "--alpha",
+        type=float,
+        default=overlay["alpha"].default,
+        help="with --overlay: opacity of the colours, 0 to 1 (default %(default)s)",
+    )
+    parser.add_argument(
+        "--legend", action="store_true", help="with --overlay: name each colour beside the photo"
+    )
+    parser.add_argument(
+        "--outline",
+        action="store_true",
+        help="with --overlay: also draw each garment's edge, so one close to its colour shows",
+    )
     parser.add_argument(
         "--model",
         default=DEFAULT_MODEL,
@@ -281,7 +298,10 @@ def run(args: argparse.Namespace) -> int:
         return _usage_error(str(error))
     except DuplicateNameError as error:
         return _usage_error(error.message)
-    outputs = Outputs(args.out, args.overlay, args.crops)
+    if not 0.0 <= args.alpha <= 1.0:  # as SegmentationResult.overlay checks it
+        return _usage_error(f"--alpha must be between 0 and 1, got {args.alpha}")
+    style = {"alpha": args.alpha, "legend": args.legend, "outline": args.outline}
+    outputs = Outputs(args.out, args.overlay, args.crops, style)
     try:
         return CatalogueRun(args, outputs, lambda: _make_segmenter(args, settings), total).run()
     except KeyboardInterrupt:
