@@ -89,11 +89,19 @@ def test_evaluate_writes_every_report(dataset: tuple[Path, Path, Path], tmp_path
     assert done.returncode == 0, done.stderr
     assert "| Upper-clothes |" in done.stdout
     assert done.stdout.startswith("**Mean IoU ")
-    assert "mask_0_colour.png: a mode RGB image, not a label map" in done.stderr
-    assert "README.txt: not an image" in done.stderr
-    assert "no annotation for the prediction" in done.stderr
-    assert "image_9.png" in done.stderr
+    # One line counts what the pairing left out; the JSON lists it.
+    assert done.stderr.splitlines() == [
+        "segformer-clothes evaluate: warning: 1 prediction has no annotation, "
+        "2 files skipped (not label maps); see --json or run with -v"
+    ]
     data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert data["pairing"]["pairs"] == 3
+    assert data["pairing"]["unmatched_predictions"] == [str(labels / "image_9.png")]
+    assert data["pairing"]["unmatched_annotations"] == []
+    reasons = {Path(s["path"]).name: s["reason"] for s in data["pairing"]["skipped"]}
+    assert sorted(reasons) == ["README.txt", "mask_0_colour.png"]
+    assert reasons["mask_0_colour.png"].startswith("a mode RGB image, not a label map")
+    assert "--palette" in reasons["mask_0_colour.png"]
     assert {"mean_iou", "mean_dice", "pixel_accuracy", "per_class", "per_image"} <= set(data)
     assert list(data["per_class"]) == list(CLOTHES_LABELS.names)
     assert data["per_image"][0]["name"] == "mask_1"  # the swapped shoes: worst
@@ -308,3 +316,107 @@ def test_a_bad_label_map_is_one_line_and_exit_1(
     assert says in errors[0]
     assert name in errors[0]
     assert "Traceback" not in done.stderr
+
+
+def test_a_partial_folder_is_one_line_listed_with_v_and_in_the_json(tmp_path: Path) -> None:
+    predictions, annotations = tmp_path / "pred", tmp_path / "ann"
+    predictions.mkdir()
+    annotations.mkdir()
+    for number in range(10):
+        SegmentationResult(drawn_look()).save(predictions / f"image_{number}.png")
+    for number in range(50):
+        SegmentationResult(drawn_look()).save(annotations / f"mask_{number}.png")
+    (annotations / "notes.txt").write_text("drawn by hand", encoding="utf-8")
+    summary = (
+        "segformer-clothes evaluate: warning: 40 annotations have no prediction, "
+        "1 file skipped (not label maps); see --json or run with -v"
+    )
+    done = run_cli(predictions, annotations, "--json", "-", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == summary
+    assert sum("warning" in line for line in done.stderr.splitlines()) == 1
+    assert "no prediction for the annotation" not in done.stderr
+    pairing = json.loads(done.stdout)["pairing"]
+    assert pairing["unmatched_annotations"] == [
+        str(annotations / f"mask_{number}.png") for number in range(10, 50)
+    ]
+    assert pairing["skipped"] == [
+        {"path": str(annotations / "notes.txt"), "reason": "not an image nor a JSON annotation"}
+    ]
+    verbose = run_cli(predictions, annotations, "-v", cwd=tmp_path)
+    assert verbose.returncode == 0, verbose.stderr
+    lines = verbose.stderr.splitlines()
+    assert lines[0] == summary
+    assert len([line for line in lines if "no prediction for the annotation" in line]) == 40
+    assert f"skipped {annotations / 'notes.txt'}: not an image" in verbose.stderr
+
+
+def test_a_segment_output_folder_is_scored_as_is(tmp_path: Path) -> None:
+    out, annotations = tmp_path / "out", tmp_path / "annotations"
+    for name in ("look", "summer/look", "summer/beach/image_3"):
+        (out / "labels" / name).parent.mkdir(parents=True, exist_ok=True)
+        SegmentationResult(drawn_look()).save(out / "labels" / f"{name}.png")
+    (out / "results.jsonl").write_text("{}\n", encoding="utf-8")
+    for name in ("look", "summer/look", "summer/beach/mask_3"):
+        (annotations / name).parent.mkdir(parents=True, exist_ok=True)
+        target = drawn_look() if name != "summer/look" else swapped_shoes(drawn_look())
+        (annotations / f"{name}.json").write_text(
+            json.dumps(SegmentationResult(target).to_response()), encoding="utf-8"
+        )
+    plots = tmp_path / "plots"
+    done = run_cli(out, annotations, "--json", "-", "--plots", plots, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)  # the table and "wrote ..." went to stderr
+    assert data["per_image"][0]["name"] == "summer/look"
+    assert {image["name"] for image in data["per_image"]} == {
+        "look",
+        "summer/look",
+        "summer/beach/mask_3",
+    }
+    assert data["pairing"]["unmatched_predictions"] == []
+    assert "warning" not in done.stderr
+    assert_picture(plots / "images" / "summer" / "look.png")
+    assert_picture(plots / "images" / "summer" / "beach" / "mask_3.png")
+
+
+def test_palette_scores_colourised_masks(tmp_path: Path) -> None:
+    predictions, annotations = tmp_path / "pred", tmp_path / "ann"
+    predictions.mkdir()
+    annotations.mkdir()
+    SegmentationResult(drawn_look()).save(predictions / "look.png")
+    SegmentationResult(drawn_look()).colorize().save(annotations / "look.png")
+    without = run_cli(predictions, annotations, cwd=tmp_path)
+    assert without.returncode == 2
+    assert "1 file skipped" in without.stderr
+    done = run_cli(predictions, annotations, "--palette", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("**Mean IoU 1.000**")
+    assert done.stderr == ""
+    picture = SegmentationResult(drawn_look()).colorize()
+    picture.putpixel((0, 0), (1, 2, 3))
+    picture.save(annotations / "look.png")
+    wrong = run_cli(predictions, annotations, "--palette", cwd=tmp_path)
+    assert wrong.returncode == 1
+    assert "look.png" in wrong.stderr
+    assert "no class's colour" in wrong.stderr
+
+
+@pytest.mark.parametrize("given", ["segment output", "names"])
+def test_swapped_folders_get_a_warning(tmp_path: Path, given: str) -> None:
+    out, annotations = tmp_path / "out", tmp_path / "annotations"
+    (out / "labels").mkdir(parents=True)
+    annotations.mkdir()
+    (out / "results.jsonl").write_text("{}\n", encoding="utf-8")
+    for number in range(3):
+        SegmentationResult(drawn_look()).save(out / "labels" / f"image_{number}.png")
+        SegmentationResult(drawn_look()).save(annotations / f"mask_{number}.png")
+    right = run_cli(out, annotations, cwd=tmp_path)
+    assert right.returncode == 0, right.stderr
+    assert right.stderr == ""
+    swapped_annotations = out if given == "segment output" else out / "labels"
+    done = run_cli(annotations, swapped_annotations, cwd=tmp_path)
+    # The label maps of a segment output lie in its labels/: nothing pairs, after the warning.
+    assert done.returncode == (2 if given == "segment output" else 0), done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "wrong way round" in line]
+    assert len(warnings) == 1, done.stderr
+    assert warnings[0].startswith("segformer-clothes evaluate: warning: ")

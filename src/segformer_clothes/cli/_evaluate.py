@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from ..errors import SettingError
 from ..evaluation import (
@@ -15,6 +18,7 @@ from ..evaluation import (
     Pairing,
     evaluate,
     load_label_map,
+    log_pairing,
     pair_folders,
     photo_for,
     photos_in,
@@ -36,10 +40,13 @@ Score predicted label maps against annotations, pooled over the dataset: IoU, Di
 precision and recall per class, mean IoU, mean Dice and pixel accuracy, and the worst images.
 
 Files of the two folders pair by stem (look.png / look.json), else by the number their
-stems end in (pred_12.png / mask_12.json). A file is a label map (an image of mode L or P
-whose pixel values are class ids, e.g. the labels/ folder `segformer-clothes segment`
-writes) or an annotation in the API's JSON format (mask_12.json). Other files are skipped
-and listed.
+stems end in (pred_12.png / mask_12.json); in subfolders, by their path relative to the
+folder (sub/look.png / sub/look.json). An output folder of `segformer-clothes segment`
+(holding labels/ and results.jsonl) can be given as PREDICTIONS as is: its labels/ is read.
+A file is a label map (an image of mode L or P whose pixel values are class ids, e.g. what
+`segformer-clothes segment` writes), a colourised RGB mask with --palette, or an annotation
+in the API's JSON format (mask_12.json). Other files are skipped. One line counts the files
+left out; --json lists them (under "pairing") and -v prints each.
 """
 
 
@@ -55,7 +62,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "predictions",
         metavar="PREDICTIONS",
         type=Path,
-        help="folder (or file) of predicted label maps",
+        help="folder (or file) of predicted label maps, or an output folder of segment",
     )
     parser.add_argument(
         "annotations",
@@ -99,6 +106,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=default_of(evaluate, "ignore_index"),
         help="annotation value of pixels not to score (default %(default)s)",
     )
+    parser.add_argument(
+        "--palette",
+        action="store_true",
+        help="read colourised RGB masks by the label colours (a colour of no class is an error)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="list every file left out of the pairing, and why",
+    )
     parser.set_defaults(handler=run)
     return parser
 
@@ -108,10 +126,10 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-def _pairing(predictions: Path, annotations: Path) -> Pairing:
+def _pairing(predictions: Path, annotations: Path, palette: bool) -> Pairing:
     if predictions.is_file() and annotations.is_file():
         return Pairing(pairs=(FilePair(annotations.stem, predictions, annotations),))
-    return pair_folders(predictions, annotations)
+    return pair_folders(predictions, annotations, palette=palette)
 
 
 def _write(text: str, destination: str) -> None:
@@ -121,17 +139,44 @@ def _write(text: str, destination: str) -> None:
         Path(destination).write_text(text, encoding="utf-8")
 
 
-def _tell_unpaired(pairing: Pairing, stream: TextIO) -> None:
-    for skipped in pairing.skipped:
-        stream.write(f"skipped {skipped.path}: {skipped.reason}\n")
-    for path in pairing.unmatched_predictions:
-        stream.write(f"no annotation for the prediction {path}\n")
-    for path in pairing.unmatched_annotations:
-        stream.write(f"no prediction for the annotation {path}\n")
+class _Lines(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        warning = "warning: " if record.levelno >= logging.WARNING else ""
+        return f"segformer-clothes evaluate: {warning}{record.getMessage()}"
+
+
+@contextmanager
+def _library_log_to_stderr(verbose: bool) -> Iterator[None]:
+    """The library's log records as lines on stderr while the command runs: warnings, and
+    with -v the debug records too (each file left out of the pairing)."""
+    library_log = logging.getLogger("segformer_clothes")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Lines())
+    handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    level = library_log.level
+    library_log.addHandler(handler)
+    if verbose:
+        library_log.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        library_log.removeHandler(handler)
+        library_log.setLevel(level)
+
+
+def _report_json(report: EvaluationReport, pairing: Pairing) -> str:
+    data = json.loads(report.to_json())
+    data["pairing"] = pairing.to_dict()
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``evaluate`` with parsed arguments; returns the exit code (0, 1 or 2)."""
+    with _library_log_to_stderr(args.verbose):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     # --panels is the command's own option (no setting of the library), so its rule is here.
     if args.panels < 0:
         return _fail(f"--panels must be a whole number, 0 or more, got {args.panels}", _USAGE_ERROR)
@@ -150,12 +195,12 @@ def run(args: argparse.Namespace) -> int:
                 '--plots needs matplotlib: pip install "segformer-clothes[plot]"', _USAGE_ERROR
             )
     try:
-        pairing = _pairing(args.predictions, args.annotations)
+        pairing = _pairing(args.predictions, args.annotations, args.palette)
     except (ValueError, OSError) as error:
         return _fail(str(error), _USAGE_ERROR)
     # Whatever goes to stdout as '-' must stay clean: the readable table then goes to stderr.
     screen = sys.stderr if "-" in (args.json, args.markdown) else sys.stdout
-    _tell_unpaired(pairing, sys.stderr)
+    log_pairing(pairing, args.annotations, hint="see --json or run with -v")
     if not pairing.pairs:
         return _fail(
             f"no prediction in {args.predictions} pairs with an annotation in "
@@ -168,6 +213,8 @@ def run(args: argparse.Namespace) -> int:
             [pair.annotation for pair in pairing.pairs],
             ignore_index=args.ignore_index,
             merge_sides=args.merge_sides,
+            palette=args.palette,
+            names=[pair.name for pair in pairing.pairs],
         )
     except SettingError as error:
         return _fail(usage_error(error, FLAGS), _USAGE_ERROR)
@@ -176,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     screen.write(report.to_markdown())
     try:
         if args.json:
-            _write(report.to_json() + "\n", args.json)
+            _write(_report_json(report, pairing), args.json)
         if args.markdown:
             _write(report.to_markdown(), args.markdown)
         if args.plots is not None:
@@ -201,12 +248,14 @@ def _write_plots(report: EvaluationReport, pairing: Pairing, args: argparse.Name
     for name in worst:
         pair = by_name[name]
         figure = plot_comparison(
-            load_label_map(pair.prediction),
-            load_label_map(pair.annotation),
+            load_label_map(pair.prediction, palette=args.palette),
+            load_label_map(pair.annotation, palette=args.palette),
             image=photo_for(pair, photos),
             ignore_index=args.ignore_index,
             title=name,
         )
-        figure.savefig(folder / "images" / f"{name}.png", dpi=100)
+        picture = folder / "images" / f"{name}.png"
+        picture.parent.mkdir(parents=True, exist_ok=True)  # a pair in a subfolder: sub/look
+        figure.savefig(picture, dpi=100)
         written += 1
     return written

@@ -24,9 +24,19 @@ from __future__ import annotations
 # _counting (one image's counts), _scores, _figures, _report, _confusion (ConfusionMatrix),
 # _evaluate, _plots, and the command on top (_cli).
 from ._confusion import ConfusionMatrix
-from ._evaluate import evaluate
+from ._evaluate import evaluate, log_pairing
 from ._label_maps import load_label_map
-from ._pairing import FilePair, NameIndex, Pairing, SkippedFile, pair_folders, photo_for, photos_in
+from ._pairing import (
+    FilePair,
+    NameIndex,
+    Pairing,
+    SkippedFile,
+    pair_folders,
+    photo_for,
+    photos_in,
+    segment_labels_folder,
+    swapped_folders_warning,
+)
 from ._plots import plot_class_iou, plot_comparison, plot_confusion
 from ._report import ClassScores, EvaluationReport, ImageScores
 from ._sides import merge_sides
@@ -42,6 +52,7 @@ __all__ = [
     "SkippedFile",
     "evaluate",
     "load_label_map",
+    "log_pairing",
     "merge_sides",
     "pair_folders",
     "photo_for",
@@ -49,4 +60,6 @@ __all__ = [
     "plot_class_iou",
     "plot_comparison",
     "plot_confusion",
+    "segment_labels_folder",
+    "swapped_folders_warning",
 ]

@@ -15,10 +15,10 @@ from ..labels import CLOTHES_LABELS, LabelSet
 from ..result import SegmentationResult
 from ._confusion import ConfusionMatrix
 from ._label_maps import load_label_map
-from ._pairing import pair_folders
+from ._pairing import Pairing, pair_folders, swapped_folders_warning
 from ._report import EvaluationReport
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "log_pairing"]
 
 logger = logging.getLogger("segformer_clothes")
 
@@ -56,18 +56,50 @@ def _stem(value: Any) -> str | None:
     return None
 
 
-def _label_map(value: Any, labels: LabelSet) -> Any:
-    return load_label_map(value, labels=labels) if _is_path(value) else value
+def _label_map(value: Any, labels: LabelSet, palette: bool) -> Any:
+    return load_label_map(value, labels=labels, palette=palette) if _is_path(value) else value
 
 
-def _pairs(predictions: Any, targets: Any) -> Iterator[tuple[Any, Any, str | None]]:
+def log_pairing(
+    pairing: Pairing,
+    annotations: str | os.PathLike[str],
+    *,
+    hint: str = "the files are listed at DEBUG level",
+) -> None:
+    """Log what pairing two folders left out: one warning line counting the files, ending in
+    ``hint`` (each file is logged at DEBUG), and a warning when the folders seem given the
+    wrong way round (see `swapped_folders_warning`).
+
+    Example:
+        >>> import logging, sys
+        >>> from pathlib import Path
+        >>> from segformer_clothes.evaluation import Pairing
+        >>> to_stdout = logging.StreamHandler(sys.stdout)
+        >>> logging.getLogger("segformer_clothes").addHandler(to_stdout)
+        >>> log_pairing(Pairing((), unmatched_annotations=(Path("a.png"),)), "annotations")
+        1 annotation has no prediction; the files are listed at DEBUG level
+        >>> logging.getLogger("segformer_clothes").removeHandler(to_stdout)
+    """
+    swapped = swapped_folders_warning(pairing, annotations)
+    if swapped is not None:
+        logger.warning("%s", swapped)
+    summary = pairing.summary()
+    if summary is None:
+        return
+    logger.warning("%s; %s", summary, hint)
+    for skipped in pairing.skipped:
+        logger.debug("skipped %s: %s", skipped.path, skipped.reason)
+    for path in pairing.unmatched_predictions:
+        logger.debug("no annotation for the prediction %s", path)
+    for path in pairing.unmatched_annotations:
+        logger.debug("no prediction for the annotation %s", path)
+
+
+def _pairs(predictions: Any, targets: Any, palette: bool) -> Iterator[tuple[Any, Any, str | None]]:
     folders = [_is_path(x) and Path(x).is_dir() for x in (predictions, targets)]
     if all(folders):
-        pairing = pair_folders(predictions, targets)
-        for skipped in pairing.skipped:
-            logger.warning("skipped %s: %s", skipped.path, skipped.reason)
-        for path in (*pairing.unmatched_predictions, *pairing.unmatched_annotations):
-            logger.warning("no counterpart for %s", path)
+        pairing = pair_folders(predictions, targets, palette=palette)
+        log_pairing(pairing, targets)
         if not pairing.pairs:
             raise ValueError(
                 f"no prediction in {predictions} pairs with an annotation in {targets}: files "
@@ -103,6 +135,8 @@ def evaluate(
     labels: LabelSet | None = None,
     ignore_index: int | None = 255,
     merge_sides: bool = False,
+    palette: bool = False,
+    names: Iterable[str] | None = None,
 ) -> EvaluationReport:
     """Score predicted label maps against annotations, pooled over the dataset.
 
@@ -118,6 +152,10 @@ def evaluate(
         ignore_index: annotation value of pixels not to score.
         merge_sides: score Left-/Right-shoe as ``Shoes``, the legs as ``Legs`` and the arms
             as ``Arms``, so that left/right swaps do not count as errors.
+        palette: read colourised RGB(A) mask files by the colours of ``labels`` (see
+            `load_label_map`); a colour that is no class's colour is an error.
+        names: the images' names in ``per_image``, in order (as the ``name`` of the
+            `FilePair` objects of a `Pairing`), instead of the names found.
 
     Returns:
         An `EvaluationReport`: ``mean_iou``, ``mean_dice``, ``pixel_accuracy``, ``per_class``
@@ -140,8 +178,11 @@ def evaluate(
         (0.75, 0.667)
     """
     matrix: ConfusionMatrix | None = None
-    for index, (prediction, target, stem) in enumerate(_pairs(predictions, targets)):
+    given_names = None if names is None else iter(names)
+    for index, (prediction, target, stem) in enumerate(_pairs(predictions, targets, palette)):
         name = stem or str(index)
+        if given_names is not None:
+            name = next(given_names, name)
         if matrix is None:
             if labels is None:
                 first = prediction if isinstance(prediction, SegmentationResult) else target
@@ -151,7 +192,11 @@ def evaluate(
             )
         assert labels is not None
         try:
-            matrix.update(_label_map(prediction, labels), _label_map(target, labels), name=name)
+            matrix.update(
+                _label_map(prediction, labels, palette),
+                _label_map(target, labels, palette),
+                name=name,
+            )
         except InvalidImageError as error:
             # The same error, still naming its file in ``source``, now naming the image too.
             raise InvalidImageError(

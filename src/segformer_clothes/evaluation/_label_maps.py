@@ -36,7 +36,8 @@ def _not_a_label_map(mode: str) -> str:
     if mode in _COLOUR_MODES:
         hint = (
             f"; it looks like a colourised mask (mode {mode}): colours are not class ids. "
-            "Save the class ids themselves, e.g. SegmentationResult.save(), or a mode L/P PNG"
+            "Save the class ids themselves, e.g. SegmentationResult.save(), or a mode L/P PNG, "
+            "or decode its colours with palette=True (--palette)"
         )
     return (
         f"a mode {mode} image, not a label map (a single-channel image, mode L or P, "
@@ -53,7 +54,7 @@ def _gray_palette(picture: Image.Image) -> bool:
 
 
 def load_label_map(
-    path: str | os.PathLike[str], *, labels: LabelSet = CLOTHES_LABELS
+    path: str | os.PathLike[str], *, labels: LabelSet = CLOTHES_LABELS, palette: bool = False
 ) -> np.ndarray:
     """Read one label map from a file.
 
@@ -67,11 +68,18 @@ def load_label_map(
       mark): a list of ``{"label", "mask"}`` items with base64 PNG masks, the form the API
       answers in (an annotation such as ``mask_12.json``).
 
+    With ``palette=True``, a colourised mask (an RGB or RGBA image, as
+    `SegmentationResult.colorize` draws one) is read too: each colour is decoded to the class
+    of ``labels`` it is the colour of. A colour that is no class's colour is an error naming
+    the file (it is not taken as "ignore"), as is a palette with one colour for two classes.
+
     JPEG files are refused: JPEG is lossy, and changes the class ids along every edge.
 
     Args:
         path: the file.
-        labels: the class names the JSON labels are looked up in.
+        labels: the class names the JSON labels are looked up in, and the colours
+            ``palette=True`` decodes.
+        palette: also read colourised RGB(A) masks, by the colours of ``labels``.
 
     Returns:
         An H×W integer array of class ids (uint8 for 8-bit and 1-bit files).
@@ -90,6 +98,10 @@ def load_label_map(
         >>> path = SegmentationResult(np.eye(2, dtype=np.uint8) * 4).save(folder / "a.png")
         >>> load_label_map(path).tolist()
         [[4, 0], [0, 4]]
+        >>> colours = SegmentationResult(np.eye(2, dtype=np.uint8) * 4).colorize()
+        >>> colours.save(folder / "colours.png")
+        >>> load_label_map(folder / "colours.png", palette=True).tolist()
+        [[4, 0], [0, 4]]
     """
     path = Path(path)
     source = str(path)
@@ -104,7 +116,37 @@ def load_label_map(
     data = read_image_bytes(path)  # refuses folders, FIFOs and devices without blocking
     if path.suffix.lower() == ".json":
         return _from_json(data, source, labels)
-    return _from_image(data, source)
+    return _from_image(data, source, labels if palette else None)
+
+
+def _decode_colours(picture: Image.Image, source: str, labels: LabelSet) -> np.ndarray:
+    """The class ids of a colourised mask, by the colours of ``labels``."""
+    rgb = np.asarray(picture.convert("RGB"), dtype=np.uint32)
+    packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    by_colour: dict[int, int] = {}
+    for class_id in range(len(labels)):
+        r, g, b = labels.color(class_id)
+        key = (r << 16) | (g << 8) | b
+        if key in by_colour:
+            raise InvalidImageError(
+                f"cannot decode colours: classes {labels.name(by_colour[key])} and "
+                f"{labels.name(class_id)} share the colour {(r, g, b)}",
+                source=source,
+            )
+        by_colour[key] = class_id
+    colours, inverse = np.unique(packed, return_inverse=True)
+    unknown = [int(c) for c in colours if int(c) not in by_colour]
+    if unknown:
+        first = unknown[0]
+        raise InvalidImageError(
+            f"{len(unknown)} colour(s) of this colourised mask are no class's colour, e.g. "
+            f"{(first >> 16, (first >> 8) & 255, first & 255)}; decode only masks drawn with "
+            "the label colours, losslessly (PNG), or save the class ids themselves",
+            source=source,
+        )
+    ids = np.array([by_colour[int(c)] for c in colours], dtype=np.int64)
+    decoded: np.ndarray = ids[inverse.reshape(packed.shape)]
+    return decoded.astype(np.uint8) if len(labels) <= 256 else decoded
 
 
 def _from_json(data: bytes, source: str, labels: LabelSet) -> np.ndarray:
@@ -126,7 +168,7 @@ def _from_json(data: bytes, source: str, labels: LabelSet) -> np.ndarray:
         raise InvalidImageError(f"{wrong}: {error.message}", source=source) from error
 
 
-def _from_image(data: bytes, source: str) -> np.ndarray:
+def _from_image(data: bytes, source: str, palette: LabelSet | None) -> np.ndarray:
     if not data:
         raise InvalidImageError("the file is empty (0 bytes)", source=source)
     try:
@@ -136,6 +178,9 @@ def _from_image(data: bytes, source: str) -> np.ndarray:
             picture: Image.Image = Image.open(io.BytesIO(data))
         if picture.format in _LOSSY_FORMATS:
             raise InvalidImageError(f"is {_LOSSY}", source=source)
+        if palette is not None and picture.mode in ("RGB", "RGBA"):
+            picture.load()
+            return _decode_colours(picture, source, palette)
         if picture.mode not in _LABEL_MAP_MODES:
             raise InvalidImageError(_not_a_label_map(picture.mode), source=source)
         picture.load()
@@ -168,8 +213,10 @@ def _from_image(data: bytes, source: str) -> np.ndarray:
     return array
 
 
-def not_a_label_map_reason(path: Path) -> str | None:
+def not_a_label_map_reason(path: Path, *, palette: bool = False) -> str | None:
     """None when the file may be a label map, else why it is not (without decoding pixels).
+
+    With ``palette=True`` an RGB(A) image may be one too (a colourised mask to decode).
 
     Example:
         >>> import tempfile, pathlib
@@ -200,8 +247,13 @@ def not_a_label_map_reason(path: Path) -> str | None:
         return "not an image nor a JSON annotation"
     if fmt in _LOSSY_FORMATS:
         return _LOSSY
-    if mode in _LABEL_MAP_MODES:
+    if mode in _LABEL_MAP_MODES or (palette and mode in ("RGB", "RGBA")):
         return None
+    if mode in _COLOUR_MODES:
+        return (
+            f"a mode {mode} image, not a label map of class ids (mode L or P); "
+            "a colourised mask is read with --palette (palette=True)"
+        )
     return f"a mode {mode} image, not a label map of class ids (mode L or P)"
 
 

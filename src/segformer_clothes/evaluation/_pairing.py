@@ -3,14 +3,15 @@
 Two files belong together when they have the same stem (``look.png`` / ``look.json``), else
 when their stems end in the same number after different prefixes (``pred_12.png`` /
 ``mask_12.json`` / ``image_12.jpg``). Both the pairing of two folders and the search for the
-photo of a pair follow that one rule, written here once.
+photo of a pair follow that one rule, written here once. In subfolders, files pair by their
+path relative to the folder (``sub/look.png`` / ``sub/look.json``).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import attrs
@@ -28,10 +29,16 @@ __all__ = [
     "pair_folders",
     "photo_for",
     "photos_in",
+    "segment_labels_folder",
+    "swapped_folders_warning",
     "trailing_number",
 ]
 
 _TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
+# Stems that name annotations (mask_3, gt_3, annotation-3, label3, ground_truth_3).
+_ANNOTATION_STEM = re.compile(
+    r"^(masks?|annotations?|annots?|gts?|ground[_-]?truths?|labels?)(?=$|[\d_\-. ])", re.I
+)
 
 
 def trailing_number(stem: str) -> int | None:
@@ -141,41 +148,136 @@ class Pairing:
     unmatched_annotations: tuple[Path, ...] = ()
     skipped: tuple[SkippedFile, ...] = ()
 
+    def summary(self) -> str | None:
+        """One line counting the files left out, or None when every file is paired.
 
-def _candidates(folder: Path, role: str) -> tuple[dict[str, Path], list[SkippedFile]]:
+        Example:
+            >>> from pathlib import Path
+            >>> Pairing((), unmatched_annotations=(Path("a.png"), Path("b.png"))).summary()
+            '2 annotations have no prediction'
+        """
+        parts = []
+        if self.unmatched_annotations:
+            count = len(self.unmatched_annotations)
+            parts.append(f"{count} annotation{'s have' if count != 1 else ' has'} no prediction")
+        if self.unmatched_predictions:
+            count = len(self.unmatched_predictions)
+            parts.append(f"{count} prediction{'s have' if count != 1 else ' has'} no annotation")
+        if self.skipped:
+            count = len(self.skipped)
+            parts.append(f"{count} file{'s' if count != 1 else ''} skipped (not label maps)")
+        return ", ".join(parts) if parts else None
+
+    def to_dict(self) -> dict[str, object]:
+        """The files left out, as JSON-ready lists of paths (and reasons for skipped files).
+
+        Example:
+            >>> from pathlib import Path
+            >>> Pairing((), skipped=(SkippedFile(Path("n.txt"), "a note"),)).to_dict()["skipped"]
+            [{'path': 'n.txt', 'reason': 'a note'}]
+        """
+        return {
+            "pairs": len(self.pairs),
+            "unmatched_predictions": [str(path) for path in self.unmatched_predictions],
+            "unmatched_annotations": [str(path) for path in self.unmatched_annotations],
+            "skipped": [{"path": str(s.path), "reason": s.reason} for s in self.skipped],
+        }
+
+
+def segment_labels_folder(folder: str | os.PathLike[str]) -> Path | None:
+    """The ``labels/`` folder of an output folder of ``segformer-clothes segment`` (one that
+    holds ``labels/`` and ``results.jsonl``), or None when the folder is not one.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> out = pathlib.Path(tempfile.mkdtemp())
+        >>> (out / "labels").mkdir()
+        >>> segment_labels_folder(out) is None
+        True
+        >>> _ = (out / "results.jsonl").write_text("")
+        >>> segment_labels_folder(out) == out / "labels"
+        True
+    """
+    folder = Path(folder)
+    labels = folder / "labels"
+    if labels.is_dir() and (folder / "results.jsonl").is_file():
+        return labels
+    return None
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """The files under a folder, in name order, hidden files and folders left out."""
+    for root, folders, files in os.walk(folder):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(root) / name
+
+
+def _key(path: Path, folder: Path) -> str:
+    """A file's path relative to the folder, without its suffix: ``sub/look``."""
+    return path.relative_to(folder).with_suffix("").as_posix()
+
+
+def _candidates(
+    folder: Path, role: str, palette: bool
+) -> tuple[dict[str, Path], list[SkippedFile]]:
     if not folder.is_dir():
         raise NotADirectoryError(f"the {role} folder {folder} does not exist or is not a folder")
-    by_stem: dict[str, Path] = {}
+    by_key: dict[str, Path] = {}
     skipped: list[SkippedFile] = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or not path.is_file():
-            continue
-        reason = not_a_label_map_reason(path)
+    for path in _walk(folder):
+        reason = not_a_label_map_reason(path, palette=palette)
         if reason is not None:
             skipped.append(SkippedFile(path, reason))
             continue
-        if path.stem in by_stem:
+        key = _key(path, folder)
+        if key in by_key:
             raise ValueError(
-                f"two {role} files for the same image: {by_stem[path.stem].name} and "
-                f"{path.name} in {folder}; keep one"
+                f"two {role} files for the same image: {by_key[key].name} and "
+                f"{path.name} in {path.parent}; keep one"
             )
-        by_stem[path.stem] = path
-    return by_stem, skipped
+        by_key[key] = path
+    return by_key, skipped
+
+
+def _by_number(paths: Iterable[Path]) -> dict[tuple[Path, int], list[Path]]:
+    """Paths grouped by their folder and the number their stem ends in."""
+    grouped: dict[tuple[Path, int], list[Path]] = {}
+    for path in paths:
+        number = trailing_number(path.stem)
+        if number is not None:
+            grouped.setdefault((path.parent, number), []).append(path)
+    return grouped
 
 
 def pair_folders(
-    predictions: str | os.PathLike[str], annotations: str | os.PathLike[str]
+    predictions: str | os.PathLike[str],
+    annotations: str | os.PathLike[str],
+    *,
+    palette: bool = False,
 ) -> Pairing:
     """Pair the files of a predictions folder with those of an annotations folder.
 
     Files pair when they have the same stem (``look.png`` / ``look.json``), else when their
     stems end in the same number after different prefixes (``pred_12.png`` /
     ``mask_12.json``, or the ``image_12.png`` that ``segformer-clothes segment`` writes for
-    ``image_12.jpg``). Only the top level of each folder is read; hidden files are ignored.
+    ``image_12.jpg``). Subfolders are read too: there files pair by their path relative to
+    the folder (``sub/look.png`` / ``sub/look.json``), else by number within the same
+    subfolder. An output folder of ``segformer-clothes segment`` (holding ``labels/`` and
+    ``results.jsonl``) given as predictions stands for its ``labels/``. Hidden files and
+    folders are ignored.
+
+    Args:
+        predictions: the folder of predicted label maps (or a segment output folder).
+        annotations: the folder of annotations.
+        palette: take RGB(A) images as colourised masks to decode (see `load_label_map`)
+            instead of skipping them.
 
     Returns:
-        A `Pairing`: the pairs, the files left unmatched on each side, and the files that
-        are not label maps (skipped, with the reason).
+        A `Pairing`: the pairs (named by the annotation's relative path without suffix), the
+        files left unmatched on each side, and the files that are not label maps (skipped,
+        with the reason).
 
     Raises:
         ValueError: a pairing is ambiguous (two files of one folder fit one file of the
@@ -193,16 +295,20 @@ def pair_folders(
         ...     root / "gt").pairs]
         [('pred_3.png', 'mask_3.png')]
     """
-    predicted, skipped_predictions = _candidates(Path(predictions), "prediction")
-    annotated, skipped_annotations = _candidates(Path(annotations), "annotation")
-    pairs = [
-        FilePair(stem, predicted[stem], annotated[stem]) for stem in annotated if stem in predicted
-    ]
-    left_predicted = [path for stem, path in predicted.items() if stem not in annotated]
-    left_annotated = [path for stem, path in annotated.items() if stem not in predicted]
-    by_number_predicted = group_by_number(left_predicted)
-    for number, annotation_paths in group_by_number(left_annotated).items():
-        prediction_paths = by_number_predicted.get(number, [])
+    predictions = Path(predictions)
+    predictions = segment_labels_folder(predictions) or predictions
+    predicted, skipped_predictions = _candidates(predictions, "prediction", palette)
+    annotated, skipped_annotations = _candidates(Path(annotations), "annotation", palette)
+    pairs = [FilePair(key, predicted[key], annotated[key]) for key in annotated if key in predicted]
+    left_predicted = {path: key for key, path in predicted.items() if key not in annotated}
+    left_annotated = {path: key for key, path in annotated.items() if key not in predicted}
+    by_number_predicted = {
+        (folder.relative_to(predictions), number): paths
+        for (folder, number), paths in _by_number(left_predicted).items()
+    }
+    for (folder, number), annotation_paths in _by_number(left_annotated).items():
+        where = folder.relative_to(Path(annotations))
+        prediction_paths = by_number_predicted.get((where, number), [])
         if not prediction_paths:
             continue
         if len(annotation_paths) > 1 or len(prediction_paths) > 1:
@@ -211,7 +317,8 @@ def pair_folders(
                 f"ambiguous pairing for number {number}: {names}; rename the files so that "
                 "each prediction has the stem (or the number) of exactly one annotation"
             )
-        pairs.append(FilePair(annotation_paths[0].stem, prediction_paths[0], annotation_paths[0]))
+        annotation = annotation_paths[0]
+        pairs.append(FilePair(left_annotated[annotation], prediction_paths[0], annotation))
     paired = {p.prediction for p in pairs} | {p.annotation for p in pairs}
     pairs.sort(key=lambda pair: _natural(pair.name))
     return Pairing(
@@ -220,6 +327,33 @@ def pair_folders(
         unmatched_annotations=tuple(p for p in left_annotated if p not in paired),
         skipped=(*skipped_predictions, *skipped_annotations),
     )
+
+
+def swapped_folders_warning(pairing: Pairing, annotations: str | os.PathLike[str]) -> str | None:
+    """A warning when the predictions and annotations seem given the wrong way round, else
+    None: the annotations folder is an output folder of ``segformer-clothes segment`` (it
+    holds ``results.jsonl``), or most prediction files are named like annotations
+    (``mask_*``, ``gt_*``, ``annotation*``, ``label*``) while the annotation files are not.
+
+    Example:
+        >>> from pathlib import Path
+        >>> pair = FilePair("image_1", Path("gt/mask_1.png"), Path("out/image_1.png"))
+        >>> print(swapped_folders_warning(Pairing((pair,)), "out"))  # doctest: +ELLIPSIS
+        the predictions are named like annotations (mask_1.png); are PREDICTIONS and ...
+    """
+    question = "are PREDICTIONS and ANNOTATIONS the wrong way round?"
+    if (Path(annotations) / "results.jsonl").is_file():
+        return (
+            f"the annotations folder {annotations} holds results.jsonl, as an output folder of "
+            f"segformer-clothes segment does; {question}"
+        )
+    predicted = [p.prediction for p in pairing.pairs] + list(pairing.unmatched_predictions)
+    annotated = [p.annotation for p in pairing.pairs] + list(pairing.unmatched_annotations)
+    like = [path for path in predicted if _ANNOTATION_STEM.match(path.stem)]
+    alike = sum(bool(_ANNOTATION_STEM.match(path.stem)) for path in annotated)
+    if predicted and 2 * len(like) > len(predicted) and 2 * alike <= len(annotated):
+        return f"the predictions are named like annotations ({like[0].name}); {question}"
+    return None
 
 
 def photos_in(folder: Path | None) -> NameIndex:
