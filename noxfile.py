@@ -69,8 +69,9 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=MAIN_PYTHON)
 def tests_local(session: nox.Session) -> None:
-    """The LocalSegmenter tests (marker `local`): torch and transformers, Python 3.11 only."""
-    install_with_torch(session, ["local", "plot"], *TEST_REQUIREMENTS)
+    """The tests of the heavy extras (marker `local`): LocalSegmenter with torch and
+    transformers, and the supervision conversion; Python 3.11 only."""
+    install_with_torch(session, ["local", "plot", "supervision"], *TEST_REQUIREMENTS)
     session.run("pytest", "-m", "local", *session.posargs)
 
 

@@ -482,3 +482,11 @@ def test_the_outline_and_the_legend_grow_with_the_photo() -> None:
     small, large = drawn(400), drawn(2000)
     assert large[0] > small[0]
     assert large[1] > 2 * small[1]
+
+
+def test_to_supervision_without_the_package_says_how_to_install_it(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "supervision", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r'pip install "segformer-clothes\[supervision\]"'):
+        SegmentationResult(np.zeros((2, 2), np.uint8)).to_supervision()

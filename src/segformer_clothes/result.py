@@ -31,6 +31,8 @@ import numpy as np
 from PIL import Image
 
 from . import _drawing
+from ._label_arrays import read_only_label_map, same_label_map
+from .formats import supervision
 from .formats.answer import decode_answer, encode_answer
 from .formats.label_map_png import read_label_map_png, write_label_map_png
 from .images import ImageInput, image_size, load_image
@@ -39,24 +41,6 @@ from .labels import CLOTHES_LABELS, LabelSet
 __all__ = ["SegmentationResult"]
 
 Box = tuple[int, int, int, int]
-
-
-def _as_label_map(value: Any) -> np.ndarray:
-    array = np.asarray(value)
-    if array.dtype != np.uint8:
-        if not np.issubdtype(array.dtype, np.integer):
-            raise TypeError(f"a label map holds integer class ids, got dtype {array.dtype}")
-        if array.size and (array.min() < 0 or array.max() > 255):
-            raise ValueError("a label map holds class ids in 0..255")
-        array = array.astype(np.uint8)
-    elif array.flags.writeable:
-        array = array.copy()
-    array.flags.writeable = False
-    return array
-
-
-def _array_equal(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
 @attrs.frozen(slots=False)
@@ -82,7 +66,7 @@ class SegmentationResult:
     """
 
     label_map: np.ndarray = attrs.field(
-        converter=_as_label_map, eq=attrs.cmp_using(eq=_array_equal), repr=False
+        converter=read_only_label_map, eq=attrs.cmp_using(eq=same_label_map), repr=False
     )
     labels: LabelSet = attrs.field(default=CLOTHES_LABELS, kw_only=True)
     source: Any = attrs.field(default=None, kw_only=True)
@@ -251,6 +235,12 @@ class SegmentationResult:
         except (ValueError, OSError):  # no photo kept, or it moved
             picture = self.colorize()
         return _drawing.small_png(picture, max_side=512)
+
+    def to_supervision(self) -> Any:
+        """The labels present but Background as `supervision.Detections` (masks, boxes, class
+        ids, names); needs the ``supervision`` package. See `segformer_clothes.formats.supervision`.
+        """
+        return supervision.to_detections(self.label_map, self.labels)
 
     def colorize(self) -> Image.Image:
         """The label map painted with the label set's palette, as an RGB image."""
