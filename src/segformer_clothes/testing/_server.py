@@ -100,6 +100,7 @@ class FakeInferenceServer:
         cache: keep encoded answers by the bytes' digest, so repeated photos cost the server
             nothing (for benchmarks that measure the client).
         history: how many requests' headers `headers_seen` keeps.
+        port: the port on 127.0.0.1 to listen on; 0 (the default) takes a free one.
 
     Attributes:
         requests: requests received.
@@ -143,6 +144,7 @@ class FakeInferenceServer:
         score: float | None = None,
         cache: bool = False,
         history: int = 1000,
+        port: int = 0,
     ) -> None:
         kinds = tuple(fault_kinds)
         script = [None if f in (None, "ok") else str(f) for f in faults]
@@ -151,6 +153,9 @@ class FakeInferenceServer:
                 raise ValueError(f"unknown fault {fault!r}; choose from {', '.join(FAULTS)}")
         if not 0 <= fault_rate <= 1:
             raise ValueError(f"fault_rate must be between 0 and 1, got {fault_rate}")
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be 0 (any free port) to 65535, got {port}")
+        self._port = port
         self.answer = answer
         self.model = model
         self.latency = latency
@@ -203,10 +208,10 @@ class FakeInferenceServer:
         return f"http://{host!s}:{port}/models/{self.model}"
 
     def start(self) -> FakeInferenceServer:
-        """Start serving on a free port of 127.0.0.1 in a background thread."""
+        """Start serving on 127.0.0.1 (on ``port``, or a free one) in a background thread."""
         if self._server is not None:
             return self
-        server = QuietServer(("127.0.0.1", 0), handler_for(self))
+        server = QuietServer(("127.0.0.1", self._port), handler_for(self))
         server.daemon_threads = True
         server.block_on_close = False
         self._server = server
