@@ -25,6 +25,7 @@ def test_using_it_without_the_extra_gives_the_install_command(
     assert INSTALL_COMMAND in message
     assert INSTALL_COMMAND == 'pip install "segformer-clothes[local]"'
     assert module in message
+    assert 'from a clone of the repository: pip install ".[local]"' in message
 
 
 def test_importing_the_package_never_imports_torch() -> None:

@@ -40,7 +40,8 @@ def _supervision() -> Any:
     except ImportError as error:
         raise ImportError(
             f"converting to supervision's Detections needs the supervision package, which is "
-            f"not installed. Install it with: {INSTALL_COMMAND}"
+            f"not installed. Install it with: {INSTALL_COMMAND} (from a clone of the "
+            'repository: pip install ".[supervision]")'
         ) from error
 
 

@@ -58,7 +58,8 @@ def _import_backend() -> tuple[Any, Any]:
         missing = error.name or "torch or transformers"
         raise ImportError(
             f"LocalSegmenter runs the model with torch and transformers, and {missing} is not "
-            f"installed. Install them with: {INSTALL_COMMAND}"
+            f"installed. Install them with: {INSTALL_COMMAND} (from a clone of the "
+            'repository: pip install ".[local]")'
         ) from error
     return torch, transformers
 
