@@ -40,6 +40,7 @@ __all__ = [
     "PHOTO_SUFFIXES",
     "ImageInput",
     "Upload",
+    "decoding_errors",
     "describe",
     "image_size",
     "load_image",
@@ -157,8 +158,23 @@ def read_image_bytes(image: ImageInput) -> bytes:
 
 
 @contextmanager
-def _decoding(source: str) -> Iterator[None]:
-    """Turn every failure to decode, convert or encode an image into InvalidImageError."""
+def decoding_errors(
+    source: str, *, what: str = "image", unreadable: str = "not an image Pillow can read"
+) -> Iterator[None]:
+    """Turn every failure to decode, convert or encode ``what`` (an image, a label map...)
+    inside the block into an `InvalidImageError` naming ``source``; ``unreadable`` is the
+    message for bytes Pillow does not recognise.
+
+    Example:
+        >>> import io
+        >>> from PIL import Image
+        >>> try:
+        ...     with decoding_errors("notes.txt"):
+        ...         Image.open(io.BytesIO(b"text"))
+        ... except InvalidImageError as error:
+        ...     print(error.message)
+        not an image Pillow can read
+    """
     try:
         with warnings.catch_warnings():
             # Past Pillow's pixel limit it only warns up to 2x; we refuse from 1x.
@@ -169,16 +185,16 @@ def _decoding(source: str) -> Iterator[None]:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise InvalidImageError(
             f"refusing a decompression bomb: {error}; "
-            "raise PIL.Image.MAX_IMAGE_PIXELS if the image is genuine",
+            f"raise PIL.Image.MAX_IMAGE_PIXELS if the {what} is genuine",
             source=source,
         ) from error
     except UnidentifiedImageError as error:
-        raise InvalidImageError("not an image Pillow can read", source=source) from error
+        raise InvalidImageError(unreadable, source=source) from error
     except MemoryError as error:
-        raise InvalidImageError("the image is too large to decode", source=source) from error
+        raise InvalidImageError(f"the {what} is too large to decode", source=source) from error
     except Exception as error:  # Pillow's decoders fail on bad data in many different ways
         raise InvalidImageError(
-            f"the image is damaged or truncated: {error or type(error).__name__}", source=source
+            f"the {what} is damaged or truncated: {error or type(error).__name__}", source=source
         ) from error
 
 
@@ -187,7 +203,7 @@ def _open_checked(data: bytes, source: str, *, decode: bool = True) -> Image.Ima
     InvalidImageError. Without ``decode`` only the header is read: size, mode, EXIF."""
     if not data:
         raise InvalidImageError("the image is empty (0 bytes)", source=source)
-    with _decoding(source):
+    with decoding_errors(source):
         image = Image.open(io.BytesIO(data))
         if decode:
             image.load()
@@ -308,7 +324,7 @@ def prepare_upload(image: ImageInput, *, max_side: int | None = None) -> Upload:
         raise ValueError(f"max_side must be a positive number of pixels, got {max_side}")
     source = describe(image)
     pil, data = _to_pil(image)
-    with _decoding(source):
+    with decoding_errors(source):
         size = _upright_size(pil) if data is not None else pil.size
         shrink = max_side is not None and max(size) > max_side
         mime = None if _needs_conversion(pil) else _SENT_AS_IS.get(pil.format or "")
@@ -352,7 +368,7 @@ def image_size(image: ImageInput) -> tuple[int, int]:
         return _from_array(image, source).size
     # The header is enough: no need to decode the pixels for a size.
     header = _open_checked(read_image_bytes(image), source, decode=False)
-    with _decoding(source):
+    with decoding_errors(source):
         return _upright_size(header)
 
 
@@ -372,7 +388,7 @@ def load_image(image: ImageInput) -> Image.Image:
         ('RGB', (30, 20))
     """
     pil, data = _to_pil(image)
-    with _decoding(describe(image)):
+    with decoding_errors(describe(image)):
         upright = _upright(pil, encoded=data is not None)
         if upright.mode != "RGB":
             return upright.convert("RGB")

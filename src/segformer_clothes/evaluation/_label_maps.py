@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import InvalidImageError, ResponseFormatError
-from ..images import read_image_bytes
+from ..images import decoding_errors, read_image_bytes
 from ..labels import CLOTHES_LABELS, LabelSet
 from ..result import SegmentationResult
 
@@ -171,11 +171,9 @@ def _from_json(data: bytes, source: str, labels: LabelSet) -> np.ndarray:
 def _from_image(data: bytes, source: str, palette: LabelSet | None) -> np.ndarray:
     if not data:
         raise InvalidImageError("the file is empty (0 bytes)", source=source)
-    try:
-        with warnings.catch_warnings():
-            # Past Pillow's pixel limit it only warns up to 2x; we refuse from 1x, as for photos.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            picture: Image.Image = Image.open(io.BytesIO(data))
+    unreadable = "neither an image Pillow can read nor a JSON annotation (.json)"
+    with decoding_errors(source, what="label map", unreadable=unreadable):
+        picture: Image.Image = Image.open(io.BytesIO(data))
         if picture.format in _LOSSY_FORMATS:
             raise InvalidImageError(f"is {_LOSSY}", source=source)
         if palette is not None and picture.mode in ("RGB", "RGBA"):
@@ -189,23 +187,6 @@ def _from_image(data: bytes, source: str, palette: LabelSet | None) -> np.ndarra
             # the grey levels are the class ids, not the palette indices.
             picture = picture.convert("L")
         array: np.ndarray = np.array(picture)
-    except InvalidImageError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise InvalidImageError(
-            f"refusing a decompression bomb: {error}; "
-            "raise PIL.Image.MAX_IMAGE_PIXELS if the label map is genuine",
-            source=source,
-        ) from error
-    except UnidentifiedImageError as error:
-        raise InvalidImageError(
-            "neither an image Pillow can read nor a JSON annotation (.json)", source=source
-        ) from error
-    except Exception as error:  # Pillow's decoders fail on bad data in many different ways
-        raise InvalidImageError(
-            f"the label map is damaged or truncated: {error or type(error).__name__}",
-            source=source,
-        ) from error
     if array.dtype == np.bool_:  # a 1-bit mask: 0 and 1, as boolean label maps are read
         array = (array != 0).astype(np.uint8)
     elif array.dtype != np.uint8:
