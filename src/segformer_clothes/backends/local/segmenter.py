@@ -153,7 +153,7 @@ class LocalSegmenter(BaseSegmenter):
             ``"float16"`` or ``"bfloat16"``. Half precision roughly halves the memory and is
             much faster on GPUs with tensor cores; the label maps then differ from float32 in a
             small fraction of pixels, at class boundaries where two classes score almost alike
-            (about 0.1% of pixels for float16 and 0.2% for bfloat16 on our test model). The
+            (about 0.1% of pixels for float16 and 0.5% to 2% for bfloat16 on our test model). The
             scores are brought back to float32 before upsampling, so only the network itself
             runs in half precision.
         local_files_only: never try the network: use only a folder or the Hugging Face cache.
