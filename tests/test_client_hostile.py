@@ -136,9 +136,12 @@ def test_max_answer_bytes_is_checked():
             SegformerClothesClient(endpoint_url="http://127.0.0.1:9/", max_answer_bytes=value)
 
 
-def test_a_trickled_answer_ends_at_the_timeout():
+@pytest.mark.parametrize("fault", ["trickle", "trickle_headers"])
+def test_a_trickled_answer_ends_at_the_timeout(fault):
+    # trickle_headers: some 15 kB of head at a byte every 0.05 s, each byte well within the
+    # timeout of a single wait on the socket.
     with (
-        FakeInferenceServer(faults=["trickle"], trickle_seconds=0.05) as server,
+        FakeInferenceServer(faults=[fault], trickle_seconds=0.05) as server,
         SegformerClothesClient(endpoint_url=server.url, timeout=1.0, max_retries=0) as client,
     ):
         started = time.monotonic()
@@ -149,8 +152,9 @@ def test_a_trickled_answer_ends_at_the_timeout():
 
 
 @pytest.mark.anyio
-async def test_a_trickled_answer_ends_at_the_timeout_async(anyio_backend):
-    with FakeInferenceServer(faults=["trickle"], trickle_seconds=0.05) as server:
+@pytest.mark.parametrize("fault", ["trickle", "trickle_headers"])
+async def test_a_trickled_answer_ends_at_the_timeout_async(anyio_backend, fault):
+    with FakeInferenceServer(faults=[fault], trickle_seconds=0.05) as server:
         client = SegformerClothesClient(endpoint_url=server.url, timeout=1.0, max_retries=0)
         async with client:
             started = time.monotonic()
@@ -198,3 +202,27 @@ async def test_a_real_retry_after_inf_neither_overflows_nor_sleeps_forever(anyio
         assert result.size == (24, 32)
         with client:
             client.segment(PHOTO)
+
+
+def test_trickled_heads_end_at_the_timeout_in_a_sync_batch():
+    with (
+        FakeInferenceServer(faults=["trickle_headers"] * 2, trickle_seconds=0.05) as server,
+        SegformerClothesClient(endpoint_url=server.url, timeout=1.0, max_retries=0) as client,
+    ):
+        started = time.monotonic()
+        outcomes = list(client.segment_many([PHOTO, PHOTO], return_exceptions=True))
+    assert [type(outcome) for outcome in outcomes] == [RequestTimeoutError] * 2
+    assert time.monotonic() - started < 10.0
+
+
+def test_the_sync_pool_stays_usable_after_a_trickled_head():
+    # The first request trickles its head, the next ones are answered at once.
+    with (
+        FakeInferenceServer(faults=["trickle_headers"], trickle_seconds=0.05) as server,
+        SegformerClothesClient(endpoint_url=server.url, timeout=1.0, max_retries=0) as client,
+    ):
+        with pytest.raises(RequestTimeoutError):
+            client.segment(PHOTO)
+        # The same pool, its next connections bounded again and answered in full.
+        assert client.segment(PHOTO).size == PHOTO.size
+        assert client.segment(PHOTO).size == PHOTO.size

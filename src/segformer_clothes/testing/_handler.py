@@ -82,6 +82,22 @@ class _Handler(BaseHTTPRequestHandler):
             if pause:
                 time.sleep(pause)
 
+    def _trickle_head(self, body: bytes, pause: float) -> None:
+        """A 200 whose status line and headers come one byte every ``pause`` seconds (a long
+        head: a client that bounds only each wait on the socket never sees the end)."""
+        self.close_connection = True
+        padding = "".join(f"x-padding-{i}: {'-' * 60}\r\n" for i in range(200))
+        head = (
+            f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n{padding}\r\n"
+        ).encode("ascii")
+        self._leave(HTTPStatus.OK)
+        for at in range(len(head)):
+            self.wfile.write(head[at : at + 1])
+            self.wfile.flush()
+            time.sleep(pause)
+        self.wfile.write(body)
+
     def _error(self, status: int, message: str, **extra: Any) -> None:
         headers = extra.pop("headers", None)
         self._send(status, json.dumps({"error": message, **extra}).encode(), headers)
@@ -179,6 +195,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "trickle":
             one_by_one = (body[at : at + 1] for at in range(len(body)))
             self._send_pieces(one_by_one, {}, pause=fake.trickle_seconds)
+            return
+        if fault == "trickle_headers":
+            self._trickle_head(body, pause=fake.trickle_seconds)
             return
         if fault in ("bomb", "huge"):
             compress = fault == "bomb"

@@ -13,6 +13,7 @@ __all__ = ["HOSTILE_FAULTS", "bomb_chunks", "deep_json", "huge_integer", "mask_b
 
 HOSTILE_FAULTS = (
     "trickle",
+    "trickle_headers",
     "gzip_lie",
     "echo",
     "deep_json",

@@ -32,6 +32,8 @@ JSON body is cut in half, ``"slow"`` an answer held back ``slow_seconds``.
 
 And the hostile ones, to check that a pipeline stays safe and bounded whatever a server (or a
 proxy on the way) sends: ``"trickle"`` the answer one byte every ``trickle_seconds``;
+``"trickle_headers"`` its status line and headers (some 15 kB of them) one byte every
+``trickle_seconds``;
 ``"gzip_lie"`` a plain answer labelled ``Content-Encoding: gzip``; ``"echo"`` a 401 that
 repeats the request's headers (the token included) in its body and its headers;
 ``"deep_json"`` lists nested 100,000 deep; ``"huge_int"`` an integer of 100,000 digits;

@@ -10,6 +10,8 @@ import threading
 
 import httpx
 
+from ._deadline import bound_waits
+
 __all__ = ["Pools"]
 
 logger = logging.getLogger("segformer_clothes")
@@ -65,6 +67,7 @@ class Pools:
                 self.sync_pool = httpx.Client(
                     timeout=self._timeout, follow_redirects=False, verify=self._tls()
                 )
+                bound_waits(self.sync_pool, self._tls())
             return self.sync_pool
 
     def for_running_loop(self) -> httpx.AsyncClient:

@@ -24,6 +24,7 @@ import attrs
 import httpx
 
 from ._body import ACCEPTED_ENCODINGS, Body
+from ._deadline import bounded_by
 
 __all__ = ["AsyncSteps", "Call", "Plan", "Post", "Reply", "Sleep", "SyncSteps"]
 
@@ -151,18 +152,20 @@ class SyncSteps:
         self._sleep = sleep
 
     def _post(self, step: Post) -> Reply:
-        # httpx bounds each wait on the socket; the deadline, checked as each piece of the
-        # body arrives, bounds the whole exchange.
+        # httpx bounds each wait on the socket; the deadline bounds the whole exchange: on the
+        # client's own pool every wait ends by it (the head included), and on a pool the caller
+        # gave it is checked as each piece of the body arrives.
         deadline = time.monotonic() + step.timeout
-        response = self._http.send(_request(self._http, step), **_send_options(step))
-        try:
-            body = Body(response, max_bytes=step.max_bytes, deadline=deadline)
-            if not _read_already(response, body) and body.failure is None:
-                for chunk in response.iter_raw():
-                    if not body.add(chunk):
-                        break
-        finally:
-            response.close()
+        with bounded_by(deadline):
+            response = self._http.send(_request(self._http, step), **_send_options(step))
+            try:
+                body = Body(response, max_bytes=step.max_bytes, deadline=deadline)
+                if not _read_already(response, body) and body.failure is None:
+                    for chunk in response.iter_raw():
+                        if not body.add(chunk):
+                            break
+            finally:
+                response.close()
         return Reply(response.status_code, response.headers, body.content())
 
     def perform(self, step: Step) -> Any:
