@@ -215,7 +215,10 @@ class AsyncSteps:
             return await self._post(step)
         if isinstance(step, Sleep):
             return await self._sleep(step.seconds)
-        return await anyio.to_thread.run_sync(step.function, *step.args)
+        # A call only reads or computes (it changes nothing outside it): when cancelled, it is
+        # left to end on its own, so that a read the system cannot interrupt (a hung network
+        # drive) does not hold up Ctrl-C or the end of a batch.
+        return await anyio.to_thread.run_sync(step.function, *step.args, abandon_on_cancel=True)
 
     async def run(self, plan: Plan[T]) -> T:
         """Carry out the plan and return its value (or raise what it raised)."""
