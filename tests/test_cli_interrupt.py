@@ -68,13 +68,18 @@ HUNG_DRIVE = textwrap.dedent(
 )
 
 
-def test_ctrl_c_ends_the_command_while_reads_hang(tmp_path: Path) -> None:
-    photos = tmp_path / "photos"
-    photos.mkdir()
+def draw_photos(folder: Path) -> Path:
+    folder.mkdir()
     rng = np.random.default_rng(0)
     for i in range(6):
         pixels = rng.integers(0, 200, (40, 30, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(photos / f"look_{i}.png")
+        Image.fromarray(pixels).save(folder / f"look_{i}.png")
+    return folder
+
+
+def interrupt_while_reads_hang(tmp_path: Path, photos: Path, backend: list[str]) -> None:
+    """Run the command on a hung drive, Ctrl-C it once its reads began, check it ended at once
+    with nothing recorded for the hung photos, then rerun it on a working drive."""
     hook = tmp_path / "hook"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(HUNG_DRIVE)
@@ -87,29 +92,25 @@ def test_ctrl_c_ends_the_command_while_reads_hang(tmp_path: Path) -> None:
         HF_HOME="/nonexistent-hf-home",
     )
     out = tmp_path / "out"
-    with FakeInferenceServer() as server:
-        process = subprocess.Popen(
-            [
-                sys.executable, "-m", "segformer_clothes.cli", "segment", str(photos),
-                "--out", str(out), "--endpoint-url", server.url,
-            ],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        try:
-            waited = time.monotonic() + 60
-            while not marker.exists() and time.monotonic() < waited:
-                time.sleep(0.05)
-            assert marker.exists(), "the command never began reading its photos"
-            time.sleep(0.3)
-            process.send_signal(signal.SIGINT)
-            interrupted = time.monotonic()
-            _, stderr = process.communicate(timeout=50)
-            seconds = time.monotonic() - interrupted
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
-        assert server.images_seen == 0
+    command = [sys.executable, "-m", "segformer_clothes.cli", "segment", str(photos)]
+    command += ["--out", str(out), *backend]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        waited = time.monotonic() + 90
+        while not marker.exists() and time.monotonic() < waited and process.poll() is None:
+            time.sleep(0.05)
+        assert marker.exists(), "the command never began reading its photos"
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        _, stderr = process.communicate(timeout=50)
+        seconds = time.monotonic() - interrupted
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     # Ended long before the reads could (a minute each): the command did not wait for them.
     assert seconds < 30, f"Ctrl-C took {seconds:.1f} s"
     assert process.returncode == 130, stderr
@@ -120,14 +121,28 @@ def test_ctrl_c_ends_the_command_while_reads_hang(tmp_path: Path) -> None:
     results = out / "results.jsonl"
     assert not results.exists() or results.read_text() == ""
     assert not (out / ".segformer-clothes.lock").exists()
-    with FakeInferenceServer() as server:
-        rerun = subprocess.run(
-            [
-                sys.executable, "-m", "segformer_clothes.cli", "segment", str(photos),
-                "--out", str(out), "--endpoint-url", server.url, "--json", "-",
-            ],
-            cwd=tmp_path, env={k: v for k, v in env.items() if k != "PYTHONPATH"},
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+    del env["PYTHONPATH"]
+    rerun = subprocess.run(
+        [*command, "--json", "-"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr
     assert json.loads(rerun.stdout)["done"] == 6
+
+
+def test_ctrl_c_ends_a_remote_run_while_reads_hang(tmp_path: Path) -> None:
+    photos = draw_photos(tmp_path / "photos")
+    with FakeInferenceServer() as server:
+        interrupt_while_reads_hang(tmp_path, photos, ["--endpoint-url", server.url])
+        assert server.images_seen == 6  # all from the rerun
+
+
+@pytest.mark.local
+def test_ctrl_c_ends_a_local_run_while_reads_hang(tmp_path: Path) -> None:
+    from segformer_clothes.testing import save_random_segformer
+
+    model = save_random_segformer(tmp_path / "model")
+    photos = draw_photos(tmp_path / "photos")
+    interrupt_while_reads_hang(
+        tmp_path, photos, ["--local", "--model", str(model), "--device", "cpu"]
+    )

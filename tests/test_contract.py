@@ -74,7 +74,7 @@ class CountingLocal:
         self.segmenter = segmenter
         self.seen = 0
         self.lock = threading.Lock()
-        original = segmenter._run_model
+        original = segmenter._read
 
         def counted(images: Any) -> Any:
             with self.lock:
@@ -104,11 +104,11 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         return
     segmenter = request.getfixturevalue("local_model")
     counting = CountingLocal(segmenter)
-    segmenter._run_model = counting.counted  # count what reaches the model
+    segmenter._read = counting.counted  # count what each model pass is given
     try:
         yield Backend("local", lambda: segmenter, lambda: counting.seen)
     finally:
-        del segmenter._run_model
+        del segmenter._read
 
 
 def settles(count: Callable[[], int], *, quiet: float = 0.3, timeout: float = 10.0) -> int:

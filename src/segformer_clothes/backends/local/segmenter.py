@@ -26,7 +26,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import anyio.to_thread
 
@@ -47,6 +47,9 @@ INSTALL_COMMAND = 'pip install "segformer-clothes[local]"'
 """The command that installs what `LocalSegmenter` needs (torch and transformers)."""
 
 _DTYPES = ("float32", "float16", "bfloat16")
+# What `_read` hands to `_infer`: an outcome slot per photo (None until the model fills it),
+# and each photo read: (its slot, the decoded picture, what the result keeps, its source).
+_Loaded: TypeAlias = tuple[list[Outcome | None], list[tuple[int, Any, Any, object]]]
 
 
 def _import_backend() -> tuple[Any, Any]:
@@ -280,7 +283,7 @@ class LocalSegmenter(BaseSegmenter):
         """
         outcomes: list[Outcome] = []
         for start in range(0, len(images), self.batch_size):
-            outcomes.extend(self._run_model(images[start : start + self.batch_size]))
+            outcomes.extend(self._infer(self._read(images[start : start + self.batch_size])))
         return outcomes
 
     @property
@@ -288,11 +291,20 @@ class LocalSegmenter(BaseSegmenter):
         return 1  # one batch: the model takes one at a time, and photos can be large
 
     async def _asegment_chunk(self, images: list[ImageInput]) -> list[Outcome]:
-        # A batch in the model cannot be interrupted: cancelling waits for it to finish.
-        return await anyio.to_thread.run_sync(self.segment_batch, images)
+        outcomes: list[Outcome] = []
+        for start in range(0, len(images), self.batch_size):
+            # Reading photos changes nothing outside it: when cancelled it is left to end on
+            # its own, so that a read stuck on a hung drive does not hold up Ctrl-C. A batch in
+            # the model cannot be interrupted: cancelling waits for it to finish.
+            loaded = await anyio.to_thread.run_sync(
+                self._read, images[start : start + self.batch_size], abandon_on_cancel=True
+            )
+            outcomes.extend(await anyio.to_thread.run_sync(self._infer, loaded))
+        return outcomes
 
-    def _run_model(self, images: Sequence[ImageInput]) -> list[Outcome]:
-        """One pass of the model over at most ``batch_size`` photos."""
+    def _read(self, images: Sequence[ImageInput]) -> _Loaded:
+        """Read and decode at most ``batch_size`` photos: a placeholder (None) per photo read,
+        its error in its place for one that cannot be, and the photos read."""
         outcomes: list[Outcome | None] = []
         photos = []
         for image in images:
@@ -306,6 +318,11 @@ class LocalSegmenter(BaseSegmenter):
                 continue
             outcomes.append(None)
             photos.append((len(outcomes) - 1, photo, kept, source))
+        return outcomes, photos
+
+    def _infer(self, loaded: _Loaded) -> list[Outcome]:
+        """One pass of the model over the photos `_read` gave, in input order."""
+        outcomes, photos = loaded
         if photos:
             # The processor runs outside the lock: another thread may prepare its photos
             # while this one's batch is in the model.
