@@ -338,6 +338,29 @@ async def test_async_context_closes_its_async_client(server, anyio_backend):
     assert own.is_closed
 
 
+@pytest.mark.parametrize("runner", ["asyncio", "trio"])
+def test_a_plain_with_closes_the_pool_of_an_event_loop_it_used(server, runner):
+    # A sync `with` cannot await the pool of the loop the async calls ran on: the loop closes
+    # it as it ends, so that none of its connections is left open.
+    pools = []
+
+    async def segment_on_the_loop(client: SegformerClothesClient) -> list[tuple[int, int]]:
+        sizes = [result.size async for result in client.asegment_many([photo(0), photo(1)])]
+        pools.append(client._pools.async_pool)
+        return sizes
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with SegformerClothesClient(endpoint_url=server.url) as client:
+            sizes = anyio.run(segment_on_the_loop, client, backend=runner)
+            assert pools[0] is not None
+            assert pools[0].is_closed  # by the end of its loop, before the client closed
+        del client
+        gc.collect()
+    assert len(sizes) == 2
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
 # ---------------------------------------------------------------------- photos
 
 

@@ -4,9 +4,11 @@ event loop, and the ones the caller gave (used as given, never closed)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import threading
+from collections.abc import AsyncGenerator
 
 import httpx
 
@@ -27,6 +29,28 @@ def _current_loop() -> object:
         return trio.lowlevel.current_trio_token()
 
 
+async def _closing_at_loop_end(pool: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await pool.aclose()
+
+
+def _close_at_loop_end(pool: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    """Have the running event loop close ``pool`` when it ends, unless it was closed before.
+
+    asyncio.run() and trio.run() finalise, on their own loop, every async generator still
+    suspended when their main task returns: a generator suspended here closes the pool then,
+    so that a client closed with a plain ``with`` (which cannot await) leaks no connection of a
+    loop it used. The caller keeps the generator: dropped, it would close the pool at once.
+    """
+    closer = _closing_at_loop_end(pool)
+    first = closer.asend(None)  # the loop's first-iteration hook takes note of the generator
+    with contextlib.suppress(StopIteration):
+        first.send(None)  # runs the generator to its yield, without awaiting anything
+    return closer
+
+
 class Pools:
     """Opens pools when first needed and closes the ones it opened."""
 
@@ -42,6 +66,7 @@ class Pools:
         self.async_pool = async_http_client
         self._owns_async = async_http_client is None
         self._async_loop: object = None
+        self._closer: AsyncGenerator[None, None] | None = None
         self._ssl_context: ssl.SSLContext | None = None
         self._lock = threading.Lock()
 
@@ -84,6 +109,8 @@ class Pools:
                 self._async_loop = loop
             if self.async_pool is None:
                 self.async_pool = self.new_async()
+                if self._owns_async:
+                    self._closer = _close_at_loop_end(self.async_pool)
             return self.async_pool
 
     def close(self) -> None:
