@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import shutil
 import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 __all__ = ["import_ray", "ray_session"]
@@ -77,6 +79,7 @@ def ray_session(
     options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     temporary = None
     if address is None:
+        _token_in_memory()
         temporary = tempfile.mkdtemp(prefix="segformer-ray-")
         options.update(
             address="local",
@@ -97,3 +100,17 @@ def ray_session(
         ray.shutdown()
         if temporary is not None:
             shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _token_in_memory() -> None:
+    """Token authentication for a new local Ray, with a token that lives only in this
+    process's environment (its Ray processes inherit it), where Ray would otherwise write a
+    new one to ~/.ray/auth_token. A token or mode the user set is kept."""
+    if any(
+        os.environ.get(name) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+    ):
+        return
+    if (Path.home() / ".ray" / "auth_token").exists():
+        return  # Ray reads the user's own token
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
