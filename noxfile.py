@@ -173,5 +173,5 @@ def bench(session: nox.Session) -> None:
 
     Not a default session: about 10 minutes; `nox -s bench -- --quick` for a smoke run.
     """
-    install_with_torch(session, ["local", "plot"], "huggingface_hub>=0.24")
+    install_with_torch(session, ["local", "plot", "ray"], "huggingface_hub>=0.24")
     session.run("python", "benchmarks/run.py", *session.posargs)

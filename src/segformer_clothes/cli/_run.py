@@ -103,6 +103,7 @@ class CatalogueRun:
         self.photos = photos or (lambda: find_photos(args.inputs))
         self.results_path: Path = args.out / "results.jsonl"
         self.counts = {"done": 0, "skipped": 0, "failed": 0, "invalid": 0}
+        self._segmenting = False
         self.failures: list[str] = []
 
     def finished_before(self, record: dict[str, Any] | None) -> str | None:
@@ -172,10 +173,14 @@ class CatalogueRun:
             first = next(pending, None)
             if first is not None:
                 with self.engine(itertools.chain([first], pending)) as finished:
-                    started = time.perf_counter()  # start-up is not segmenting time
                     for photo, outcome, seconds in finished:
                         if isinstance(outcome, FATAL_ERRORS):
                             raise outcome
+                        if not self._segmenting:
+                            # Segmenting began when the first photo did: the backend's
+                            # start-up (a model load, a cluster's actors) is left out.
+                            self._segmenting = True
+                            started = time.perf_counter() - seconds
                         self.finish(photo, outcome, seconds)
                         progress.update(1)
         except KeyboardInterrupt:
