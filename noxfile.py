@@ -160,10 +160,11 @@ def docs(session: nox.Session) -> None:
 def docs_examples(session: nox.Session) -> None:
     """Run every Python example of README.md and docs/ and check the output each shows.
 
-    The local-inference guide runs LocalSegmenter on a random-weight stand-in model.
+    The local-inference guide runs LocalSegmenter on a random-weight stand-in model; the Ray
+    guide starts a local Ray bound to 127.0.0.1.
     """
     # pytest: the testing guide's examples import it.
-    install_with_torch(session, ["local", "plot"], "pytest>=8")
+    install_with_torch(session, ["local", "plot", "ray"], "pytest>=8")
     session.run("python", "scripts/docs_examples.py", *session.posargs)
 
 

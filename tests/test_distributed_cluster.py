@@ -4,6 +4,7 @@ test ends by its process group."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -35,33 +36,44 @@ RAY_ENV = {
 }
 
 
-def cli_env() -> dict[str, str]:
+def cli_env(mark: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "RAY_"))}
     env["HF_HOME"] = "/nonexistent-hf-home"
     env.update(RAY_ENV)
+    # Every process started from here inherits the mark: Ray's included, whatever they are
+    # called (an actor renames its process), so that the test finds each one.
+    env["SEGFORMER_CLOTHES_TEST_MARK"] = mark
     return env
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cwd: Path, mark: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "segformer_clothes.cli", "segment", *args],
-        cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=240, check=False,
+        cwd=cwd, env=cli_env(mark), capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
 
 
-def processes_naming(text: str) -> set[int]:
-    """The processes whose command line contains ``text``."""
+def processes_marked(mark: str) -> set[int]:
+    """The processes whose environment carries ``mark`` (see `cli_env`)."""
+    wanted = f"SEGFORMER_CLOTHES_TEST_MARK={mark}".encode()
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            environment = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if text in command:
+        if wanted in environment:
             found.add(int(entry.name))
     return found
+
+
+def wait_until_none_left(mark: str, seconds: float) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while (left := processes_marked(mark)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return left
 
 
 @pytest.fixture
@@ -85,13 +97,14 @@ def free_port() -> int:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A one-node Ray cluster on 127.0.0.1, started by `ray start --head --block`."""
     port = free_port()
+    mark = secrets.token_hex(8)
     temp = tmp_path_factory.mktemp("ray-cluster")
     ray = Path(sys.executable).with_name("ray")
     head = subprocess.Popen(
         [str(ray), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
          f"--port={port}", "--num-cpus=8", "--include-dashboard=false",
          "--object-store-memory=300000000", f"--temp-dir={temp}", "--disable-usage-stats"],
-        env=cli_env(), start_new_session=True,
+        env=cli_env(mark), start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -111,8 +124,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
             head.wait(timeout=30)
-        for pid in processes_naming(str(temp)):  # anything that left the group
-            os.kill(pid, signal.SIGKILL)
+        for pid in processes_marked(mark):  # any Ray process that left the group
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        assert not wait_until_none_left(mark, 30)
 
 
 def records_of(out: Path) -> list[dict[str, object]]:
@@ -141,13 +156,14 @@ def test_a_job_joins_a_running_cluster_by_address(
 
 
 def test_ray_alone_starts_a_local_ray_and_stops_it(photos: Path, tmp_path: Path) -> None:
-    before = processes_naming("segformer-ray-")
+    mark = secrets.token_hex(8)
     with FakeInferenceServer() as server:
         done = run_cli(str(photos), "--out", "out", "--endpoint-url", server.url, "--ray",
-                       "--json", "-", cwd=tmp_path)  # fmt: skip
+                       "--json", "-", cwd=tmp_path, mark=mark)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["done"] == 6
-    deadline = time.monotonic() + 30
-    while processes_naming("segformer-ray-") - before and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert not processes_naming("segformer-ray-") - before  # no Ray process left running
+    left = wait_until_none_left(mark, 60)  # Ray's processes end soon after the command
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, f"Ray processes left running: {sorted(left)}"
