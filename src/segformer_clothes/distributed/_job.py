@@ -73,8 +73,7 @@ def segment_catalogue(
     if not left:
         return
     dataset = ray.data.read_binary_files(list(left.values()), include_paths=True).map_batches(
-        SegmentPhotos,
-        fn_constructor_args=(make_segmenter, encoding),
+        _bound(make_segmenter, encoding),
         batch_size=batch_size,
         batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=actors),
@@ -102,6 +101,20 @@ def segment_catalogue(
     for path in left:
         lost = SegformerClothesError("the cluster gave no result for this photo; rerun to retry it")
         yield FinishedPhoto(path, portable(lost, path), 0.0)
+
+
+def _bound(
+    make_segmenter: Callable[[], Segmenter], encoding: Mapping[str, Any] | None
+) -> type[SegmentPhotos]:
+    """`SegmentPhotos` with its arguments built in: the class travels to the actors whole,
+    so that a restarted actor never depends on constructor arguments kept elsewhere."""
+
+    class Bound(SegmentPhotos):
+        def __init__(self) -> None:
+            super().__init__(make_segmenter, encoding)
+
+    Bound.__name__ = Bound.__qualname__ = "SegmentPhotos"
+    return Bound
 
 
 def _ray_spelling(path: str | os.PathLike[str]) -> str:

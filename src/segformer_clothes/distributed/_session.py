@@ -45,6 +45,8 @@ def import_ray(*, loopback: bool = False) -> Any:
         context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the command shows its own progress
     logging.getLogger("ray.data").setLevel(logging.WARNING)
+    # Its one line saying that the progress bars turned off above are off.
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
     return ray
 
 
@@ -74,12 +76,13 @@ def ray_session(
     if "ray" in sys.modules and sys.modules["ray"].is_initialized():
         yield
         return
+    if address is None:
+        _token_in_memory()  # before Ray is imported: it reads its settings then
     ray = import_ray(loopback=loopback)
     os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     temporary = None
     if address is None:
-        _token_in_memory()
         temporary = tempfile.mkdtemp(prefix="segformer-ray-")
         options.update(
             address="local",
