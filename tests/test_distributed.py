@@ -31,11 +31,11 @@ pytestmark = [pytest.mark.ray, pytest.mark.timeout(240)]
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray() -> Iterator[None]:
-    import ray
-
     from segformer_clothes.distributed import ray_session
 
     with ray_session(num_cpus=8, object_store_memory=300 * 1024**2):
+        import ray  # after the session: it sets what Ray reads when imported
+
         # Test classes travel to the workers by value: the workers cannot import this module.
         ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
         yield

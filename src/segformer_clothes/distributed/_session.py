@@ -113,6 +113,8 @@ def _token_in_memory() -> None:
         os.environ.get(name) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
     ):
         return
+    if "ray" in sys.modules:
+        return  # Ray has read its settings already: it makes its own token
     if (Path.home() / ".ray" / "auth_token").exists():
         return  # Ray reads the user's own token
     os.environ["RAY_AUTH_MODE"] = "token"
