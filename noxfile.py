@@ -22,6 +22,7 @@ nox.options.sessions = [
     "typecheck",
     "tests",
     "tests_local",
+    "tests_ray",
     "doctests",
     "build",
     "docs",
@@ -64,7 +65,7 @@ def tests(session: nox.Session) -> None:
     On CI a supported Python that cannot be found fails the run; locally it is skipped.
     """
     session.install("-e", ".[plot]", *TEST_REQUIREMENTS)
-    session.run("pytest", "-m", "not local", *session.posargs)
+    session.run("pytest", "-m", "not local and not ray", *session.posargs)
 
 
 @nox.session(python=MAIN_PYTHON)
@@ -73,6 +74,21 @@ def tests_local(session: nox.Session) -> None:
     transformers, and the supervision conversion; Python 3.11 only."""
     install_with_torch(session, ["local", "plot", "supervision"], *TEST_REQUIREMENTS)
     session.run("pytest", "-m", "local", *session.posargs)
+
+
+@nox.session(python=MAIN_PYTHON)
+def tests_ray(session: nox.Session) -> None:
+    """The tests of the `ray` extra (marker `ray`): `segment --ray` and
+    segformer_clothes.distributed on a real local Ray bound to 127.0.0.1, with a
+    random-weight SegFormer and the fake server; Python 3.11 only, a few minutes."""
+    install_with_torch(session, ["local", "ray"], *TEST_REQUIREMENTS)
+    session.run(
+        "pytest",
+        "-m",
+        "ray",
+        *session.posargs,
+        env={"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},
+    )
 
 
 @nox.session(python=MAIN_PYTHON)
@@ -144,10 +160,11 @@ def docs(session: nox.Session) -> None:
 def docs_examples(session: nox.Session) -> None:
     """Run every Python example of README.md and docs/ and check the output each shows.
 
-    The local-inference guide runs LocalSegmenter on a random-weight stand-in model.
+    The local-inference guide runs LocalSegmenter on a random-weight stand-in model; the Ray
+    guide starts a local Ray bound to 127.0.0.1.
     """
     # pytest: the testing guide's examples import it.
-    install_with_torch(session, ["local", "plot"], "pytest>=8")
+    install_with_torch(session, ["local", "plot", "ray"], "pytest>=8")
     session.run("python", "scripts/docs_examples.py", *session.posargs)
 
 
@@ -157,5 +174,5 @@ def bench(session: nox.Session) -> None:
 
     Not a default session: about 10 minutes; `nox -s bench -- --quick` for a smoke run.
     """
-    install_with_torch(session, ["local", "plot"], "huggingface_hub>=0.24")
+    install_with_torch(session, ["local", "plot", "ray"], "huggingface_hub>=0.24")
     session.run("python", "benchmarks/run.py", *session.posargs)

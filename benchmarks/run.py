@@ -46,6 +46,7 @@ LIBRARIES = (
     "torch",
     "transformers",
     "matplotlib",
+    "ray",
 )
 RATIO_NOTE = (
     "Ratio = our median ÷ theirs. For times and memory (lower is better) below 1 means ours "

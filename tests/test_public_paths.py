@@ -33,7 +33,17 @@ RELEASED: dict[str, list[str]] = {
         "ServerError",
         "__version__",
     ],
+    "segformer_clothes.catalogue": ["EncodedOutputs", "encode_outputs"],
     "segformer_clothes.cli": ["main"],
+    "segformer_clothes.distributed": [
+        "ClientBackend",
+        "FinishedPhoto",
+        "LocalBackend",
+        "SegmentPhotos",
+        "ray_session",
+        "read_path_list",
+        "segment_catalogue",
+    ],
     "segformer_clothes.client": ["ClientStats", "DEFAULT_MODEL", "SegformerClothesClient"],
     "segformer_clothes.errors": [
         "APIError",
@@ -49,6 +59,7 @@ RELEASED: dict[str, list[str]] = {
         "SegformerClothesError",
         "ServerError",
     ],
+    "segformer_clothes.formats.label_map_png": ["encode_label_map_png"],
     "segformer_clothes.evaluation": [
         "ClassScores",
         "ConfusionMatrix",

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import glob
+import io
 import json
 import logging
 import os
@@ -33,14 +34,18 @@ from typing import IO, Any
 import attrs
 
 from .errors import DuplicateNameError
-from .images import PHOTO_SUFFIXES
+from .formats.label_map_png import encode_label_map_png
+from .images import PHOTO_SUFFIXES, ImageInput, load_image
 from .outputs import temporary_path
+from .result import SegmentationResult
 
 __all__ = [
+    "EncodedOutputs",
     "Photo",
     "RecordLog",
     "check_inputs",
     "check_unique_names",
+    "encode_outputs",
     "find_photos",
     "read_records",
     "write_atomically",
@@ -204,3 +209,81 @@ def write_atomically(path: Path, write: Any) -> None:
     finally:
         if temporary.exists():
             temporary.unlink()
+
+
+@attrs.frozen
+class EncodedOutputs:
+    """Every file of one photo, encoded and ready to write, with what its record says.
+
+    Made where the photo is segmented (in this process, or on a worker of a cluster) and
+    written by the one process that owns the output folder, so that each file and each record
+    is written once, in one place.
+
+    Attributes:
+        label_map: the label-map PNG (`SegmentationResult.save`'s bytes).
+        overlay: the overlay JPEG, or None when none was asked for.
+        crops: garment name -> cut-out PNG, in id order; empty when none were asked for.
+        width: the photo's width in pixels.
+        height: the photo's height in pixels.
+        labels: the names of the labels present, in id order.
+        coverage: label name -> share of the photo's pixels, rounded to 6 decimals.
+    """
+
+    label_map: bytes = attrs.field(repr=False)
+    overlay: bytes | None = attrs.field(repr=False)
+    crops: dict[str, bytes] = attrs.field(repr=False)
+    width: int
+    height: int
+    labels: tuple[str, ...]
+    coverage: dict[str, float]
+
+
+def _png(save: Any) -> bytes:
+    buffer = io.BytesIO()
+    save(buffer)
+    return buffer.getvalue()
+
+
+def encode_outputs(
+    result: SegmentationResult,
+    photo: ImageInput | None = None,
+    *,
+    overlay: bool = False,
+    crops: bool = False,
+    overlay_style: dict[str, Any] | None = None,
+) -> EncodedOutputs:
+    """Encode the files a catalogue run writes for one photo: the label map, and the overlay
+    and garment cut-outs when asked for (drawn on ``photo``, decoded only then).
+
+    Raises:
+        InvalidImageError: the photo cannot be decoded for the overlay or the cut-outs.
+        ValueError: the label map holds an id its labels lack.
+
+    Example:
+        >>> import numpy as np
+        >>> result = SegmentationResult(np.eye(4, dtype=np.uint8) * 4, source="look.jpg")
+        >>> encoded = encode_outputs(result, np.zeros((4, 4, 3), np.uint8), crops=True)
+        >>> encoded.labels, sorted(encoded.crops), encoded.label_map[:4]
+        (('Background', 'Upper-clothes'), ['Upper-clothes'], b'\\x89PNG')
+    """
+    label_map = encode_label_map_png(result.label_map, labels=result.labels, source=result.source)
+    encoded_crops: dict[str, bytes] = {}
+    encoded_overlay = None
+    if overlay or crops:
+        picture = load_image(photo if photo is not None else result.source)
+        if crops:
+            for label, cutout in result.crops(picture).items():
+                encoded_crops[label] = _png(lambda f, c=cutout: c.save(f, format="PNG"))
+        if overlay:
+            drawn = result.overlay(picture, **(overlay_style or {}))
+            encoded_overlay = _png(lambda f: drawn.save(f, format="JPEG", quality=90))
+    width, height = result.size
+    return EncodedOutputs(
+        label_map=label_map,
+        overlay=encoded_overlay,
+        crops=encoded_crops,
+        width=width,
+        height=height,
+        labels=result.labels_present,
+        coverage={k: round(v, 6) for k, v in result.coverage().items()},
+    )

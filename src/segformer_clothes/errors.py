@@ -71,6 +71,11 @@ class SegformerClothesError(Exception):
             return self.message
         return f"{self.message} (input: {self.source})"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rebuilt from its attributes, not by calling __init__ again (whose keywords differ
+        # from class to class): an error crosses processes whole, as from a cluster's worker.
+        return (_restore, (type(self), self.args, self.__dict__))
+
 
 class SettingError(SegformerClothesError, ValueError):
     """A setting is out of range or of the wrong kind, raised when it is given, before any work.
@@ -234,3 +239,13 @@ class EndpointUnreachableError(NetworkError):
     def __init__(self, message: str, *, failures: int, **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.failures = failures
+
+
+def _restore(
+    cls: type[SegformerClothesError], args: tuple[object, ...], state: dict[str, object]
+) -> SegformerClothesError:
+    """An unpickled error: the same class, arguments and attributes."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error

@@ -5,15 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..catalogue import Photo, write_atomically
-from ..images import load_image
+from ..catalogue import EncodedOutputs, encode_outputs, write_atomically
+from ..images import ImageInput
 from ..result import SegmentationResult
 
 __all__ = ["Outputs"]
 
 
 class Outputs:
-    """The files one photo gets under the output folder, and whether they are all there."""
+    """The files one photo gets under the output folder, and whether they are all there.
+
+    A photo's files are encoded where it was segmented (`encode`, here or on a cluster's
+    worker) and written here (`write`), by the one process that holds the folder's lock.
+    """
 
     def __init__(
         self, out: Path, overlay: bool, crops: bool, overlay_style: dict[str, Any] | None = None
@@ -46,23 +50,20 @@ class Outputs:
             return all(self.crop_path(name, label).exists() for label in record["crops"])
         return True
 
-    def write(self, photo: Photo, result: SegmentationResult) -> list[str]:
-        """Write every output of one photo; the label map last. Returns the crop labels."""
-        written: list[str] = []
-        if self.overlay or self.crops:
-            picture = load_image(photo.path)
-            if self.crops:
-                for label, cutout in result.crops(picture).items():
-                    write_atomically(
-                        self.crop_path(photo.name, label),
-                        lambda p, c=cutout: c.save(p, format="PNG"),
-                    )
-                    written.append(label)
-            if self.overlay:
-                overlay = result.overlay(picture, **self.overlay_style)
-                write_atomically(
-                    self.overlay_path(photo.name),
-                    lambda p: overlay.save(p, format="JPEG", quality=90),
-                )
-        write_atomically(self.label_map(photo.name), lambda p: result.save(p))
-        return written
+    def encoding(self) -> dict[str, Any]:
+        """The keywords of `encode_outputs` these outputs need (also sent to a cluster)."""
+        return {"overlay": self.overlay, "crops": self.crops, "overlay_style": self.overlay_style}
+
+    def encode(self, photo: ImageInput, result: SegmentationResult) -> EncodedOutputs:
+        """Every file of one photo, encoded; the photo is decoded only for overlays or crops."""
+        return encode_outputs(result, photo, **self.encoding())
+
+    def write(self, name: str, encoded: EncodedOutputs) -> list[str]:
+        """Write every file of one photo; the label map last. Returns the crop labels."""
+        for label, cutout in encoded.crops.items():
+            write_atomically(self.crop_path(name, label), lambda p, c=cutout: p.write_bytes(c))
+        if encoded.overlay is not None:
+            overlay = encoded.overlay
+            write_atomically(self.overlay_path(name), lambda p: p.write_bytes(overlay))
+        write_atomically(self.label_map(name), lambda p: p.write_bytes(encoded.label_map))
+        return list(encoded.crops)

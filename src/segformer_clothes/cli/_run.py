@@ -3,6 +3,7 @@ their outputs and records, the summary, and the exit code."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -11,14 +12,15 @@ import shutil
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from ..backends import Segmenter
-from ..catalogue import Photo, RecordLog, find_photos, read_records
+from ..catalogue import EncodedOutputs, Photo, RecordLog, find_photos, read_records
 from ..errors import (
     AuthenticationError,
     BadRequestError,
@@ -29,9 +31,10 @@ from ..errors import (
     SegformerClothesError,
 )
 from ..outputs import OutputLock, sweep_temporary_files
+from ..result import SegmentationResult
 from ._outputs import Outputs
 
-__all__ = ["EXIT_CODES", "CatalogueRun", "UsageProblem", "is_permanent"]
+__all__ = ["EXIT_CODES", "CatalogueRun", "Engine", "Finished", "UsageProblem", "is_permanent"]
 
 EXIT_CODES = {
     0: "every photo done (now or before)",
@@ -47,6 +50,13 @@ FATAL_ERRORS = (AuthenticationError, ModelNotFoundError)
 # Answers that say this photo will never be accepted, whatever a rerun does.
 _PERMANENT_STATUSES = (400, 413, 415)
 _FAILURES_SHOWN = 3
+
+Finished = tuple[Photo, "EncodedOutputs | BaseException", float]
+"""A photo, its encoded files or the error it failed with, and the seconds it took."""
+
+Engine = Callable[[Iterator[Photo]], AbstractContextManager[Iterator[Finished]]]
+"""How the photos left to do get segmented: given them (a stream), a context manager that
+starts the backend and gives each photo finished, in any order, each photo once."""
 
 
 class UsageProblem(Exception):
@@ -70,6 +80,10 @@ class CatalogueRun:
         make_segmenter: creates the backend; called only when some photo is left to do, so
             that a model is never loaded for nothing. Raises `UsageProblem` for a bad option.
         total: how many photos the inputs name.
+        engine: how the photos are segmented; `on_this_machine` when left out. The files
+            and records are written by `finish` whichever engine runs.
+        photos: gives the photos of the plan, afresh at each call; those of ``args.inputs``
+            when left out.
     """
 
     def __init__(
@@ -78,13 +92,18 @@ class CatalogueRun:
         outputs: Outputs,
         make_segmenter: Callable[[], Segmenter],
         total: int,
+        engine: Engine | None = None,
+        photos: Callable[[], Iterable[Photo]] | None = None,
     ) -> None:
         self.args = args
         self.outputs = outputs
         self.make_segmenter = make_segmenter
         self.total = total
+        self.engine: Engine = engine or self.on_this_machine
+        self.photos = photos or (lambda: find_photos(args.inputs))
         self.results_path: Path = args.out / "results.jsonl"
         self.counts = {"done": 0, "skipped": 0, "failed": 0, "invalid": 0}
+        self._segmenting = False
         self.failures: list[str] = []
 
     def finished_before(self, record: dict[str, Any] | None) -> str | None:
@@ -131,17 +150,15 @@ class CatalogueRun:
             unit="photo",
             dynamic_ncols=True,
         )
-        in_flight: deque[tuple[Photo, float]] = deque()
 
-        def to_do() -> Iterator[str]:
-            for photo in find_photos(self.args.inputs):
+        def to_do() -> Iterator[Photo]:
+            for photo in self.photos():
                 before = self.finished_before(records.get(photo.name))
                 if before is not None:
                     self.counts[before] += 1
                     progress.update(1)
                     continue
-                in_flight.append((photo, time.perf_counter()))
-                yield str(photo.path)
+                yield photo
 
         started = time.perf_counter()
         created_results = not self.results_path.exists()
@@ -150,21 +167,21 @@ class CatalogueRun:
         level = library_log.level
         library_log.addHandler(waits)
         library_log.setLevel(logging.DEBUG)  # the wait records are debug and info ones
-        log = RecordLog(self.results_path)
+        self._log = RecordLog(self.results_path)
         try:
             pending = to_do()
             first = next(pending, None)
             if first is not None:
-                with self.make_segmenter() as segmenter:
-                    started = time.perf_counter()  # start-up is not segmenting time
-                    photos = itertools.chain([first], pending)
-                    for outcome in segmenter.segment_many(photos, return_exceptions=True):
-                        photo, began = in_flight.popleft()
+                with self.engine(itertools.chain([first], pending)) as finished:
+                    for photo, outcome, seconds in finished:
                         if isinstance(outcome, FATAL_ERRORS):
                             raise outcome
-                        record = self._record(photo, outcome)
-                        record["seconds"] = round(time.perf_counter() - began, 3)
-                        log.write(record)
+                        if not self._segmenting:
+                            # Segmenting began when the first photo did: the backend's
+                            # start-up (a model load, a cluster's actors) is left out.
+                            self._segmenting = True
+                            started = time.perf_counter() - seconds
+                        self.finish(photo, outcome, seconds)
                         progress.update(1)
         except KeyboardInterrupt:
             progress.close()
@@ -183,7 +200,7 @@ class CatalogueRun:
             # No retry or rerun can fix these: a bad option, a missing or refused token, a
             # model not deployed.
             progress.close()
-            log.close()
+            self._log.close()
             if created_results and self.counts["done"] == 0 and existed:
                 self.results_path.unlink(missing_ok=True)
             message = str(error) if isinstance(error, UsageProblem) else explain(error)
@@ -192,32 +209,70 @@ class CatalogueRun:
         finally:
             library_log.removeHandler(waits)
             library_log.setLevel(level)
-            log.close()
+            self._log.close()
         progress.close()
         self._report(time.perf_counter() - started)
         if self.counts["failed"]:
             return 1
         return 3 if self.counts["invalid"] else 0
 
-    def _record(self, photo: Photo, outcome: Any) -> dict[str, Any]:
+    @contextlib.contextmanager
+    def on_this_machine(self, photos: Iterator[Photo]) -> Iterator[Iterator[Finished]]:
+        """The default engine: the backend segments the photos here, in input order, and
+        each result's files are encoded here."""
+        in_flight: deque[tuple[Photo, float]] = deque()
+
+        def inputs() -> Iterator[str]:
+            for photo in photos:
+                in_flight.append((photo, time.perf_counter()))
+                # Absolute, as on a cluster: the label map's source and the errors name it so.
+                yield os.path.abspath(photo.path)
+
+        def finished(segmenter: Segmenter) -> Generator[Finished, None, None]:
+            for outcome in segmenter.segment_many(inputs(), return_exceptions=True):
+                photo, began = in_flight.popleft()
+                encoded: EncodedOutputs | BaseException
+                try:
+                    if isinstance(outcome, SegmentationResult):
+                        encoded = self.outputs.encode(photo.path, outcome)
+                    else:
+                        encoded = outcome
+                except (OSError, ValueError, SegformerClothesError) as error:
+                    encoded = error
+                yield photo, encoded, time.perf_counter() - began
+
+        with self.make_segmenter() as segmenter:
+            stream = finished(segmenter)
+            try:
+                yield stream
+            finally:
+                stream.close()  # cancels what is in flight before the backend closes
+
+    def finish(self, photo: Photo, outcome: EncodedOutputs | BaseException, seconds: float) -> None:
+        """A photo finished, here or on a cluster: write its files, then its one record.
+
+        The one place where a finished photo is written, whichever engine segmented it.
+        """
         record: dict[str, Any] = {"input": str(photo.path), "name": photo.name}
         if isinstance(outcome, BaseException):
-            return self._failed(record, outcome)
-        try:
-            crops = self.outputs.write(photo, outcome)
-        except (OSError, ValueError, SegformerClothesError) as error:
-            return self._failed(record, error)
-        width, height = outcome.size
-        record.update(
-            status="ok",
-            width=width,
-            height=height,
-            labels=list(outcome.labels_present),
-            coverage={k: round(v, 6) for k, v in outcome.coverage().items()},
-            **({"crops": crops} if self.args.crops else {}),
-        )
-        self.counts["done"] += 1
-        return record
+            self._failed(record, outcome)
+        else:
+            try:
+                crops = self.outputs.write(photo.name, outcome)
+            except OSError as error:
+                self._failed(record, error)
+            else:
+                record.update(
+                    status="ok",
+                    width=outcome.width,
+                    height=outcome.height,
+                    labels=list(outcome.labels),
+                    coverage=dict(outcome.coverage),
+                    **({"crops": crops} if self.args.crops else {}),
+                )
+                self.counts["done"] += 1
+        record["seconds"] = round(seconds, 3)
+        self._log.write(record)
 
     def _failed(self, record: dict[str, Any], error: BaseException) -> dict[str, Any]:
         status = "invalid" if is_permanent(error) else "failed"

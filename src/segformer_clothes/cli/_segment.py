@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import itertools
 import logging
 import os
 import sys
@@ -18,10 +19,12 @@ from ..backends.local.segmenter import LocalSegmenter
 from ..backends.remote.client import DEFAULT_MODEL
 from ..backends.remote.settings import ClientSettings
 from ..catalogue import check_inputs, check_unique_names, find_photos
+from ..distributed import ClientBackend, LocalBackend
 from ..errors import AuthenticationError, DuplicateNameError, ModelNotFoundError, SettingError
 from ..result import SegmentationResult
 from ._options import Flag, default_of, usage_error
 from ._outputs import Outputs
+from ._ray import add_ray_options, listed_photos, ray_engine
 from ._run import EXIT_CODES, CatalogueRun, UsageProblem
 
 logger = logging.getLogger("segformer_clothes")
@@ -66,7 +69,7 @@ def add_parser(subparsers: Any) -> None:
             + "."
         ),
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="photo, folder or glob pattern")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="photo, folder or glob pattern")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument("--overlay", action="store_true", help="also write overlays (JPEG)")
     parser.add_argument("--crops", action="store_true", help="also write garment cut-outs (PNG)")
@@ -190,6 +193,7 @@ def add_parser(subparsers: Any) -> None:
         help="with --local: the precision the model runs in, float32, float16 or bfloat16 "
         "(default %(default)s); half precision is faster on a GPU",
     )
+    add_ray_options(parser)
     parser.add_argument(
         "--no-resume", action="store_true", help="redo every photo, even those already done"
     )
@@ -229,23 +233,26 @@ def _quiet_model_loading(*, offline: bool) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _segmenter(args: argparse.Namespace, settings: ClientSettings) -> Segmenter:
-    """The backend, created (and with --local, loaded) before any photo is read."""
+def _recipe(args: argparse.Namespace, settings: ClientSettings) -> LocalBackend | ClientBackend:
+    """How to build the backend, here or on each actor of a cluster."""
     if args.local:
         local = {name: getattr(args, flag.dest) for name, flag in LOCAL_FLAGS.items()}
         _quiet_model_loading(offline=args.offline)
-        return LocalSegmenter(model=args.model, local_files_only=args.offline, **local)
+        return LocalBackend(model=args.model, local_files_only=args.offline, **local)
     from ..backends.remote.auth import find_token
-    from ..backends.remote.client import SegformerClothesClient
 
     token = None
     if args.send_token:
         token = find_token()
         if token is None:
             raise AuthenticationError("--send-token was given but no token was found")
-    return SegformerClothesClient(
-        model=args.model, endpoint_url=args.endpoint_url, token=token, **attrs.asdict(settings)
-    )
+    options = {"model": args.model, "endpoint_url": args.endpoint_url, "token": token}
+    return ClientBackend({**options, **attrs.asdict(settings)})
+
+
+def _segmenter(args: argparse.Namespace, settings: ClientSettings) -> Segmenter:
+    """The backend, created (and with --local, loaded) before any photo is read."""
+    return _recipe(args, settings)()
 
 
 def _usage_error(message: str) -> int:
@@ -268,18 +275,25 @@ def _weights_missing(error: ModelNotFoundError, args: argparse.Namespace) -> str
     )
 
 
+def _as_usage_problem(error: BaseException, args: argparse.Namespace) -> UsageProblem | None:
+    """An error building the backend as the command's usage error; None for another one."""
+    if isinstance(error, SettingError):
+        return UsageProblem(usage_error(error, FLAGS))
+    if isinstance(error, ModelNotFoundError):
+        return UsageProblem(_weights_missing(error, args))
+    if isinstance(error, (ImportError, ValueError)):
+        # --local without the `local` extra (the message gives the install command), or a
+        # model that is not a SegFormer.
+        return UsageProblem(str(error))
+    return None
+
+
 def _make_segmenter(args: argparse.Namespace, settings: ClientSettings) -> Segmenter:
     """The backend, created only when some photo is left to do; bad options as UsageProblem."""
     try:
         return _segmenter(args, settings)
-    except SettingError as error:
-        raise UsageProblem(usage_error(error, FLAGS)) from None
-    except ModelNotFoundError as error:
-        raise UsageProblem(_weights_missing(error, args)) from None
-    except (ImportError, ValueError) as error:
-        # --local without the `local` extra (the message gives the install command), or a
-        # model that is not a SegFormer.
-        raise UsageProblem(str(error)) from None
+    except (SettingError, ModelNotFoundError, ImportError, ValueError) as error:
+        raise _as_usage_problem(error, args) from None  # type: ignore[misc]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -291,10 +305,17 @@ def run(args: argparse.Namespace) -> int:
         settings = _client_settings(args)
     except SettingError as error:
         return _usage_error(usage_error(error, FLAGS))
+    if args.ray_address:
+        args.ray = True
+    if args.ray and args.ray_actors < 1:
+        return _usage_error(f"--ray-actors must be 1 or more, got {args.ray_actors}")
     try:
         check_inputs(args.inputs)
-        total = check_unique_names(find_photos(args.inputs))
-    except FileNotFoundError as error:
+        listed = listed_photos(args)
+        if not args.inputs and not listed:
+            return _usage_error("no photos: give an INPUT or a --paths-from list that names some")
+        total = check_unique_names(itertools.chain(find_photos(args.inputs), listed))
+    except (FileNotFoundError, ValueError) as error:
         return _usage_error(str(error))
     except DuplicateNameError as error:
         return _usage_error(error.message)
@@ -302,8 +323,20 @@ def run(args: argparse.Namespace) -> int:
         return _usage_error(f"--alpha must be between 0 and 1, got {args.alpha}")
     style = {"alpha": args.alpha, "legend": args.legend, "outline": args.outline}
     outputs = Outputs(args.out, args.overlay, args.crops, style)
+    engine = None
+    if args.ray:
+        engine = ray_engine(
+            args, outputs, lambda: _recipe(args, settings), lambda e: _as_usage_problem(e, args)
+        )
     try:
-        return CatalogueRun(args, outputs, lambda: _make_segmenter(args, settings), total).run()
+        return CatalogueRun(
+            args,
+            outputs,
+            lambda: _make_segmenter(args, settings),
+            total,
+            engine=engine,
+            photos=lambda: itertools.chain(find_photos(args.inputs), listed),
+        ).run()
     except KeyboardInterrupt:
         print("\nInterrupted before any photo was segmented.", file=sys.stderr)
         return 130

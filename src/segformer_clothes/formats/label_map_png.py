@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -33,7 +34,13 @@ from PIL import Image, PngImagePlugin
 from ..labels import CLOTHES_LABELS, LabelSet
 from ._label_map import checked_label_map
 
-__all__ = ["PNG_METADATA_KEY", "LabelMapPNG", "read_label_map_png", "write_label_map_png"]
+__all__ = [
+    "PNG_METADATA_KEY",
+    "LabelMapPNG",
+    "encode_label_map_png",
+    "read_label_map_png",
+    "write_label_map_png",
+]
 
 PNG_METADATA_KEY = "segformer_clothes"
 """The name of the PNG text chunk holding the labels and the source, as JSON."""
@@ -91,14 +98,32 @@ def write_label_map_png(
         ...     path.name
         'a.png'
     """
-    array = checked_label_map(label_map, labels).astype(np.uint8, copy=False)
+    encoded = encode_label_map_png(label_map, labels=labels, source=source)
     path = Path(path)
+    path.write_bytes(encoded)
+    return path
+
+
+def encode_label_map_png(
+    label_map: np.ndarray, *, labels: LabelSet = CLOTHES_LABELS, source: Any = None
+) -> bytes:
+    """The bytes `write_label_map_png` writes, for a process that writes them elsewhere.
+
+    Raises:
+        ValueError: the label map is not 2-D, not integer, or holds an id ``labels`` lacks.
+
+    Example:
+        >>> encode_label_map_png(np.eye(2, dtype=np.uint8))[:4]
+        b'\\x89PNG'
+    """
+    array = checked_label_map(label_map, labels).astype(np.uint8, copy=False)
     picture = Image.fromarray(array).convert("P")
     picture.putpalette(labels.palette_array())
     info = PngImagePlugin.PngInfo()
     info.add_itxt(PNG_METADATA_KEY, json.dumps(_metadata(labels, source)))
-    picture.save(path, format="PNG", pnginfo=info)
-    return path
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
 
 
 def read_label_map_png(path: str | os.PathLike[str]) -> LabelMapPNG:
