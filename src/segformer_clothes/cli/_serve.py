@@ -213,11 +213,16 @@ def _loader(args: argparse.Namespace) -> Callable[[], Any]:
     return load
 
 
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ValueError:  # in sys.modules as None: its import was blocked
+        return False
+
+
 def _missing_extras() -> str | None:
     missing = [
-        name
-        for name in ("starlette", "uvicorn", "torch", "transformers")
-        if importlib.util.find_spec(name) is None
+        name for name in ("starlette", "uvicorn", "torch", "transformers") if not _installed(name)
     ]
     if not missing:
         return None
