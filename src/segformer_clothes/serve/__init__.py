@@ -51,10 +51,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._metrics import ServeMetrics
 from ._settings import ACCEPTED_TYPES, INSTALL_COMMAND, ServeSettings
 
 if TYPE_CHECKING:
-    from ._metrics import ServeMetrics
     from ._server import SegmentationServer
 
 __all__ = [
@@ -65,8 +65,8 @@ __all__ = [
     "ServeSettings",
 ]
 
-# Loaded on first use: they need starlette and uvicorn (the `serve` extra).
-_LAZY = {"SegmentationServer": "._server", "ServeMetrics": "._metrics"}
+# Loaded on first use: it needs starlette and uvicorn (the `serve` extra).
+_LAZY = {"SegmentationServer": "._server"}
 
 
 def __getattr__(name: str) -> Any:

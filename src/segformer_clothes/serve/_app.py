@@ -109,7 +109,7 @@ async def _answer(state: ServeState, request: Request) -> Response:
     if state.phase != "ready" or state.batcher is None:
         raise Refusal(503, f"the server is {state.phase}; try another server or try again later")
     kind = media_type(request.headers.get("content-type"))
-    if not state.metrics.admit(settings.max_queue):
+    if not state.metrics._admit(settings.max_queue):
         raise Refusal(
             429,
             f"the queue is full ({settings.max_queue} requests); retry after the time given",
@@ -130,7 +130,7 @@ async def _answer(state: ServeState, request: Request) -> Response:
             raise Refusal(500, f"the model failed on this photo: {outcome}")
         encoded = await loop.run_in_executor(state.pixels, _encode, outcome)
     finally:
-        state.metrics.release()
+        state.metrics._release()
     return Response(encoded, media_type="application/json")
 
 
@@ -151,7 +151,7 @@ def build_app(state: ServeState) -> Starlette:
         except Exception as error:  # a batch that failed as a whole
             response = _error(500, f"the model failed: {type(error).__name__}: {error}")
         response.headers["x-request-id"] = request_id
-        state.metrics.answered(response.status_code)
+        state.metrics._answered(response.status_code)
         return response
 
     async def health(request: Request) -> Response:

@@ -66,7 +66,7 @@ class DynamicBatcher:
         """The outcome for one decoded photo, once its batch has run."""
         job = _Job(photo, asyncio.get_running_loop().create_future())
         self._jobs.append(job)
-        self._metrics.enqueued()
+        self._metrics._enqueued()
         self._arrived.set()
         return await job.outcome
 
@@ -99,7 +99,7 @@ class DynamicBatcher:
         return [self._jobs.popleft() for _ in range(size)]
 
     async def _run_batch(self, batch: list[_Job]) -> None:
-        self._metrics.batch_started(len(batch))
+        self._metrics._batch_started(len(batch))
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         photos = [job.photo for job in batch]
@@ -116,7 +116,7 @@ class DynamicBatcher:
                     job.outcome.set_exception(error)
             return
         finally:
-            self._metrics.batch_finished(time.perf_counter() - started)
+            self._metrics._batch_finished(time.perf_counter() - started)
         for job, outcome in zip(batch, outcomes, strict=True):
             if not job.outcome.done():  # its request may have gone (client disconnected)
                 job.outcome.set_result(outcome)

@@ -16,7 +16,7 @@ _SMOOTHING = 0.3
 class ServeMetrics:
     """What a server has done, safe to read from any thread while it runs.
 
-    `snapshot` is what ``GET /metrics`` answers.
+    `snapshot` is what ``GET /metrics`` answers; the server keeps the counters.
 
     Attributes:
         admitted: requests admitted now (being decoded, waiting for the model, in it, or
@@ -40,7 +40,7 @@ class ServeMetrics:
         self.statuses: collections.Counter[int] = collections.Counter()
         self.batch_seconds: float | None = None
 
-    def admit(self, limit: int) -> bool:
+    def _admit(self, limit: int) -> bool:
         """Take a place for one request, unless ``limit`` are admitted already."""
         with self._lock:
             if self.admitted >= limit:
@@ -48,31 +48,31 @@ class ServeMetrics:
             self.admitted += 1
             return True
 
-    def release(self) -> None:
+    def _release(self) -> None:
         """Give back the place of a request that is answered."""
         with self._lock:
             self.admitted -= 1
 
-    def enqueued(self) -> None:
+    def _enqueued(self) -> None:
         """One decoded photo now waits for a batch."""
         with self._lock:
             self.queued += 1
 
-    def answered(self, status: int) -> None:
+    def _answered(self, status: int) -> None:
         """Count one answer of the inference routes."""
         with self._lock:
             self.statuses[status] += 1
             if status == 200:
                 self.images_served += 1
 
-    def batch_started(self, size: int) -> None:
+    def _batch_started(self, size: int) -> None:
         """A batch of ``size`` photos left the queue for the model."""
         with self._lock:
             self.queued -= size
             self.in_model = size
             self.batch_sizes[size] += 1
 
-    def batch_finished(self, seconds: float) -> None:
+    def _batch_finished(self, seconds: float) -> None:
         """The batch in the model is done after ``seconds``."""
         with self._lock:
             self.in_model = 0
@@ -85,11 +85,9 @@ class ServeMetrics:
         """The counters as a JSON-ready dict.
 
         Example:
-            >>> metrics = ServeMetrics()
-            >>> metrics.enqueued(); metrics.enqueued()
-            >>> metrics.batch_started(2)
-            >>> metrics.snapshot()["batch_sizes"], metrics.snapshot()["queue_length"]
-            ({'2': 1}, 0)
+            >>> snapshot = ServeMetrics().snapshot()
+            >>> snapshot["images_served"], snapshot["queue_length"], snapshot["batch_sizes"]
+            (0, 0, {})
         """
         with self._lock:
             batches = sum(self.batch_sizes.values())
