@@ -178,9 +178,11 @@ class SegmentationServer:
         if on_listening is not None:
             on_listening(self.url)
         main = threading.current_thread() is threading.main_thread()
-        # Uvicorn raises the signal again once stopped; absorbed here, so that run() returns.
+        # Uvicorn takes the signals over while it serves. Before, a signal asks it to stop as
+        # soon as it has started; after, it raises the signal it got once more, which lands
+        # here too and changes nothing, so that run() returns instead of the process dying.
         previous = (
-            {sig: signal.signal(sig, _absorb) for sig in (signal.SIGINT, signal.SIGTERM)}
+            {sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
             if main
             else {}
         )
@@ -252,7 +254,3 @@ class SegmentationServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def _absorb(signum: int, frame: FrameType | None) -> None:
-    """A signal that arrives while the server stops, or after: nothing more to do."""
