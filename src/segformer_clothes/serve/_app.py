@@ -57,7 +57,7 @@ class ServeState:
         model_name: str,
     ) -> None:
         if (segmenter is None) == (load is None):
-            raise TypeError("give a segmenter or a function that loads one, not both")
+            raise TypeError("give either a segmenter or load=, a function that creates one")
         self.load = load
         self.settings = settings
         self.model_name = model_name
