@@ -23,6 +23,7 @@ nox.options.sessions = [
     "tests",
     "tests_local",
     "tests_ray",
+    "tests_serve",
     "doctests",
     "build",
     "docs",
@@ -65,14 +66,14 @@ def tests(session: nox.Session) -> None:
     On CI a supported Python that cannot be found fails the run; locally it is skipped.
     """
     session.install("-e", ".[plot]", *TEST_REQUIREMENTS)
-    session.run("pytest", "-m", "not local and not ray", *session.posargs)
+    session.run("pytest", "-m", "not local and not ray and not serve", *session.posargs)
 
 
 @nox.session(python=MAIN_PYTHON)
 def tests_local(session: nox.Session) -> None:
     """The tests of the heavy extras (marker `local`): LocalSegmenter with torch and
     transformers, and the supervision conversion; Python 3.11 only."""
-    install_with_torch(session, ["local", "plot", "supervision"], *TEST_REQUIREMENTS)
+    install_with_torch(session, ["local", "plot", "supervision", "serve"], *TEST_REQUIREMENTS)
     session.run("pytest", "-m", "local", *session.posargs)
 
 
@@ -89,6 +90,15 @@ def tests_ray(session: nox.Session) -> None:
         *session.posargs,
         env={"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},
     )
+
+
+@nox.session(python=MAIN_PYTHON)
+def tests_serve(session: nox.Session) -> None:
+    """The tests of the server (marker `serve`) that need no torch: starlette and uvicorn
+    serving a stand-in model. Those that serve the real model also carry `local` and run in
+    tests_local."""
+    session.install("-e", ".[plot,serve]", *TEST_REQUIREMENTS)
+    session.run("pytest", "-m", "serve and not local", *session.posargs)
 
 
 @nox.session(python=MAIN_PYTHON)
@@ -119,7 +129,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=MAIN_PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on src."""
-    session.install("-e", ".[plot]", "mypy>=1.10", "trio>=0.25")
+    session.install("-e", ".[plot,serve]", "mypy>=1.10", "trio>=0.25")
     session.run("mypy", "--strict", "src")
 
 
@@ -164,7 +174,7 @@ def docs_examples(session: nox.Session) -> None:
     guide starts a local Ray bound to 127.0.0.1.
     """
     # pytest: the testing guide's examples import it.
-    install_with_torch(session, ["local", "plot", "ray"], "pytest>=8")
+    install_with_torch(session, ["local", "plot", "ray", "serve"], "pytest>=8")
     session.run("python", "scripts/docs_examples.py", *session.posargs)
 
 
@@ -174,5 +184,5 @@ def bench(session: nox.Session) -> None:
 
     Not a default session: about 10 minutes; `nox -s bench -- --quick` for a smoke run.
     """
-    install_with_torch(session, ["local", "plot", "ray"], "huggingface_hub>=0.24")
+    install_with_torch(session, ["local", "plot", "ray", "serve"], "huggingface_hub>=0.24")
     session.run("python", "benchmarks/run.py", *session.posargs)

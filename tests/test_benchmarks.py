@@ -26,11 +26,13 @@ MARKS: dict[str, list[pytest.MarkDecorator]] = {
     "bench_client": [pytest.mark.integration],
     "bench_local": [pytest.mark.local],
     "bench_ray": [pytest.mark.ray],
+    "bench_serve": [pytest.mark.local, pytest.mark.serve, pytest.mark.integration],
 }
 NEEDS: dict[str, tuple[str, ...]] = {
     "bench_alternatives": ("huggingface_hub",),
     "bench_local": ("torch", "transformers"),
     "bench_ray": ("torch", "transformers", "ray"),
+    "bench_serve": ("torch", "transformers", "starlette", "uvicorn"),
 }
 MODULES = sorted(path.stem for path in BENCHMARKS.glob("bench_*.py"))
 

@@ -27,6 +27,7 @@ from .errors import (
     ModelNotFoundError,
     NetworkError,
     OutputLockedError,
+    PayloadTooLargeError,
     RateLimitError,
     RequestTimeoutError,
     ResponseFormatError,
@@ -34,6 +35,7 @@ from .errors import (
     ServerError,
     SettingError,
     TruncatedResponseError,
+    UnsupportedMediaTypeError,
 )
 from .labels import CLOTHES_LABELS, LabelSet
 from .result import SegmentationResult
@@ -58,6 +60,7 @@ __all__ = [
     "ModelNotFoundError",
     "NetworkError",
     "OutputLockedError",
+    "PayloadTooLargeError",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseFormatError",
@@ -68,6 +71,7 @@ __all__ = [
     "ServerError",
     "SettingError",
     "TruncatedResponseError",
+    "UnsupportedMediaTypeError",
     "__version__",
 ]
 

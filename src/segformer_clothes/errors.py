@@ -12,6 +12,8 @@ The tree::
         ├── AuthenticationError  401 (invalid token) or 403 (token lacks a permission)
         ├── ModelNotFoundError   404: the model is not deployed there
         ├── BadRequestError      another 4xx (for example 400: the server rejected the image)
+        │   ├── PayloadTooLargeError      413: the image is larger than the server takes
+        │   └── UnsupportedMediaTypeError 415: the server does not take that type of image
         ├── RateLimitError       429, still after the retries
         ├── ServerError          5xx, still after the retries
         │   └── ModelLoadingError  503 saying the model is loading
@@ -43,6 +45,7 @@ __all__ = [
     "ModelNotFoundError",
     "NetworkError",
     "OutputLockedError",
+    "PayloadTooLargeError",
     "RateLimitError",
     "RequestTimeoutError",
     "ResponseFormatError",
@@ -50,6 +53,7 @@ __all__ = [
     "ServerError",
     "SettingError",
     "TruncatedResponseError",
+    "UnsupportedMediaTypeError",
 ]
 
 
@@ -181,6 +185,18 @@ class ModelNotFoundError(APIError):
 
 class BadRequestError(APIError):
     """A 4xx other than 401, 403, 404, 408 and 429: the server rejected the request."""
+
+
+class PayloadTooLargeError(BadRequestError):
+    """413: the image is larger than the server accepts. Never retried: the same bytes are
+    refused again. Send it downscaled (``max_side=`` of the client) or raise the server's limit
+    (``segformer-clothes serve --max-body-mb``)."""
+
+
+class UnsupportedMediaTypeError(BadRequestError):
+    """415: the server does not accept the request's ``Content-Type``. Never retried. The client
+    sends JPEG, PNG and WebP as they are and converts other formats to PNG, so this comes from
+    a server that takes fewer types than the client sends, or from a request sent by hand."""
 
 
 class RateLimitError(APIError):

@@ -21,12 +21,14 @@ from ...errors import (
     ModelLoadingError,
     ModelNotFoundError,
     NetworkError,
+    PayloadTooLargeError,
     RateLimitError,
     RequestTimeoutError,
     ResponseFormatError,
     SegformerClothesError,
     ServerError,
     TruncatedResponseError,
+    UnsupportedMediaTypeError,
 )
 from ._body import AnswerTooLarge
 from .retry import retry_after_from_headers
@@ -128,6 +130,17 @@ def error_for_status(
             BadRequestError,
             "the server rejected the request (400); check the image is a valid JPEG, PNG or "
             "WebP file",
+        )
+    if status == 413:
+        return make(
+            PayloadTooLargeError,
+            "the image is larger than the server accepts (413); send it downscaled with "
+            "max_side=..., or raise the server's size limit",
+        )
+    if status == 415:
+        return make(
+            UnsupportedMediaTypeError,
+            "the server does not accept this type of image (415); send JPEG, PNG or WebP",
         )
     return make(BadRequestError, f"the server rejected the request ({status})")
 
