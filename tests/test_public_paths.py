@@ -33,6 +33,14 @@ RELEASED: dict[str, list[str]] = {
         "ServerError",
         "__version__",
     ],
+    "segformer_clothes.analysis": ["Distribution", "TrendReport", "trend_report"],
+    "segformer_clothes.analysis.report": [
+        "FORMATS",
+        "Distribution",
+        "TableInput",
+        "TrendReport",
+        "trend_report",
+    ],
     "segformer_clothes.cli": ["main"],
     "segformer_clothes.client": ["ClientStats", "DEFAULT_MODEL", "SegformerClothesClient"],
     "segformer_clothes.errors": [
