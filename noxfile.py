@@ -22,6 +22,7 @@ nox.options.sessions = [
     "typecheck",
     "tests",
     "tests_local",
+    "tests_browser",
     "doctests",
     "build",
     "docs",
@@ -64,7 +65,7 @@ def tests(session: nox.Session) -> None:
     On CI a supported Python that cannot be found fails the run; locally it is skipped.
     """
     session.install("-e", ".[plot]", *TEST_REQUIREMENTS)
-    session.run("pytest", "-m", "not local", *session.posargs)
+    session.run("pytest", "-m", "not local and not browser", *session.posargs)
 
 
 @nox.session(python=MAIN_PYTHON)
@@ -73,6 +74,34 @@ def tests_local(session: nox.Session) -> None:
     transformers, and the supervision conversion; Python 3.11 only."""
     install_with_torch(session, ["local", "plot", "supervision"], *TEST_REQUIREMENTS)
     session.run("pytest", "-m", "local", *session.posargs)
+
+
+BROWSER_INSTALL = "apt-get install chromium chromium-driver"
+
+
+@nox.session(python=MAIN_PYTHON)
+def tests_browser(session: nox.Session) -> None:
+    """The trend report's page in headless Chromium (marker `browser`); Python 3.11 only.
+
+    Chromium and chromedriver come from the system packages (.ci/run installs them; locally
+    `sudo apt-get install chromium chromium-driver`). Without them the session fails, saying
+    what to install: it never passes without having opened the page.
+    """
+    missing = [
+        name
+        for name, found in (
+            ("chromium", shutil.which("chromium") or shutil.which("chromium-browser")),
+            ("chromedriver", shutil.which("chromedriver")),
+        )
+        if found is None
+    ]
+    if missing:
+        session.error(
+            f"the browser tests need {' and '.join(missing)}, not found on PATH: install "
+            f"them from the system packages ({BROWSER_INSTALL}, about 155 MB), then rerun"
+        )
+    session.install("-e", ".[plot]", "selenium>=4.11", *TEST_REQUIREMENTS)
+    session.run("pytest", "-m", "browser", *session.posargs)
 
 
 @nox.session(python=MAIN_PYTHON)
