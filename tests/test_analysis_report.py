@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from garment_tables import BEIGE, NAVY, WHITE, catalogue_rows, row, write_csv
-from segformer_clothes.analysis import Distribution, TrendReport, trend_report
+from segformer_clothes.analysis import COLOUR_NAMES, Distribution, TrendReport, trend_report
 
 
 @pytest.fixture
@@ -200,6 +200,12 @@ def test_a_missing_or_wrong_file_is_named(tmp_path: Path) -> None:
         trend_report(tmp_path / "binary.csv")
 
 
+def test_a_swatch_is_drawn_in_the_vocabulary_s_reference_colour(table: Path) -> None:
+    swatches = trend_report(table).swatches
+    assert swatches == {name: COLOUR_NAMES[name] for name in ("beige", "navy", "white")}
+    assert swatches["navy"] != NAVY  # the shade the table gives is not the swatch's
+
+
 def test_a_swatch_takes_the_colour_the_table_gives_a_name_it_does_not_know(
     tmp_path: Path,
 ) -> None:
@@ -261,7 +267,9 @@ def test_write_gives_a_self_contained_page_and_markdown_with_its_charts(
     assert not re.search(r"https?://|<script|<link rel=\"stylesheet\"|@import|url\(", page)
     for source, chart in zip(sources, re.findall(r'data-chart="([^"]+)"', page), strict=True):
         assert base64.b64decode(source.split(",", 1)[1]) == (out / chart).read_bytes()
-    assert f'style="background:{BEIGE}"' in page  # a swatch of each colour listed
+    # A swatch of each colour listed, in the vocabulary's colour (not the table's shade).
+    assert f'style="background:{COLOUR_NAMES["beige"]}"' in page
+    assert BEIGE not in page
     assert "navy 60.0%" in page
 
 

@@ -40,6 +40,7 @@ from ..catalogue import write_atomically
 from . import _charts, _pages, _trends
 from ._reading import REQUIRED_COLUMNS, GarmentRow, TableInput, read
 from ._trends import Distribution
+from .colours import COLOUR_NAMES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -240,13 +241,8 @@ def _report(source: str, rows: Sequence[GarmentRow], swatches: dict[str, str]) -
 
 
 def _swatches(rows: Sequence[GarmentRow]) -> dict[str, str]:
-    """Colour name -> the colour to draw it in: the vocabulary's reference colour, else the
-    mean of the colours the table gives the name, else grey."""
-    reference = _reference_colours()
+    """Colour name -> the colour to draw it in: its reference colour in `COLOUR_NAMES`, else
+    (a name from elsewhere) the mean of the colours the table gives it, else grey."""
     observed = _trends.observed_hex(rows)
     names = sorted({name for row in rows for _, name, _ in row.colours})
-    return {name: reference.get(name) or observed.get(name) or _GREY for name in names}
-
-
-def _reference_colours() -> Mapping[str, str]:
-    return {}
+    return {name: COLOUR_NAMES.get(name) or observed.get(name) or _GREY for name in names}
