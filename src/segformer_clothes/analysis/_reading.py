@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ class Table:
 
 
 def read(table: TableInput) -> Table:
-    """Read and check a garment table.
+    """Read and check a garment table, row by row (the file is never held whole).
 
     Raises:
         FileNotFoundError: the path does not exist, or the folder holds no table.
@@ -70,17 +70,15 @@ def read(table: TableInput) -> Table:
     if isinstance(table, (str, Path)):
         path = _table_file(Path(table))
         if path.suffix.lower() in _PARQUET_SUFFIXES:
-            columns, records = _parquet_records(path)
-            return _checked(str(path), columns, records, "row", first=1)
-        columns, records = _csv_records(path)
-        return _checked(str(path), columns, records, "line", first=2)
+            return _read_parquet(path)
+        return _read_csv(path)
     if isinstance(table, Mapping):
         raise TypeError("table must be a path or an iterable of rows (mappings), not one mapping")
     rows = [dict(row) for row in table]
     seen: list[str] = []
     for row in rows:
         seen += [str(column) for column in row if str(column) not in seen]
-    return _checked("the rows given", seen, iter(rows), "row", first=1)
+    return _checked("the rows given", seen, ((f"row {n}", row) for n, row in enumerate(rows, 1)))
 
 
 def _table_file(path: Path) -> Path:
@@ -100,34 +98,35 @@ def _table_file(path: Path) -> Path:
     return path
 
 
-def _csv_records(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
+def _read_csv(path: Path) -> Table:
     # utf-8-sig: a table saved again by a spreadsheet often starts with a byte-order mark.
     try:
         with path.open(encoding="utf-8-sig", newline="") as file:
             reader = csv.reader(file)
             header = next(reader, None)
-            lines = list(reader)
+            if not header:
+                raise ValueError(f"{path} is empty: a garment table starts with its header line")
+
+            def records() -> Iterator[tuple[str, dict[str, Any]]]:
+                for line in reader:
+                    if not line:
+                        continue  # a blank line
+                    where = f"line {reader.line_num}"
+                    if len(line) != len(header):
+                        raise ValueError(
+                            f"{path}, {where}: {len(line)} fields where the header has "
+                            f"{len(header)}"
+                        )
+                    yield where, dict(zip(header, line, strict=True))
+
+            return _checked(str(path), header, records())
     except UnicodeDecodeError as error:
         raise ValueError(f"{path} is not a CSV text file (UTF-8): {error}") from None
     except csv.Error as error:
         raise ValueError(f"{path} is not a readable CSV file: {error}") from None
-    if not header:
-        raise ValueError(f"{path} is empty: a garment table starts with its header line")
-
-    def records() -> Iterator[dict[str, Any]]:
-        for number, line in enumerate(lines, start=2):
-            if not line:
-                continue  # a blank line
-            if len(line) != len(header):
-                raise ValueError(
-                    f"{path}, line {number}: {len(line)} fields where the header has {len(header)}"
-                )
-            yield dict(zip(header, line, strict=True))
-
-    return header, records()
 
 
-def _parquet_records(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
+def _read_parquet(path: Path) -> Table:
     try:
         import pyarrow.parquet as parquet
     except ImportError as error:
@@ -136,14 +135,23 @@ def _parquet_records(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
             'pip install "segformer-clothes[analysis]" (or give the garments.csv table)'
         ) from error
     try:
-        table = parquet.read_table(path)
+        file = parquet.ParquetFile(path)
     except Exception as error:  # pyarrow raises its own ArrowInvalid, OSError and others
         raise ValueError(f"{path} is not a readable Parquet file: {error}") from None
-    return list(table.column_names), iter(table.to_pylist())
+
+    def records() -> Iterator[tuple[str, dict[str, Any]]]:
+        number = 0
+        for batch in file.iter_batches(batch_size=4096):
+            for record in batch.to_pylist():
+                number += 1
+                yield f"row {number}", record
+
+    with file:
+        return _checked(str(path), list(file.schema_arrow.names), records())
 
 
 def _checked(
-    source: str, columns: list[str], records: Iterator[dict[str, Any]], unit: str, first: int
+    source: str, columns: Sequence[str], records: Iterator[tuple[str, dict[str, Any]]]
 ) -> Table:
     missing = [column for column in REQUIRED_COLUMNS if column not in columns]
     if missing:
@@ -152,12 +160,10 @@ def _checked(
             f"(its columns: {', '.join(columns) or 'none'})"
         )
     extra_columns = [column for column in columns if column not in REQUIRED_COLUMNS]
-    rows = []
-    for number, record in enumerate(records, start=first):
-        rows.append(_row(record, extra_columns, f"{source}, {unit} {number}"))
+    rows = tuple(_row(record, extra_columns, f"{source}, {where}") for where, record in records)
     if not rows:
         raise ValueError(f"{source} has no rows: a garment table has at least one row per photo")
-    return Table(source, tuple(columns), tuple(rows))
+    return Table(source, tuple(columns), rows)
 
 
 def _text(value: Any) -> str:
