@@ -19,12 +19,14 @@ Example:
 
 from __future__ import annotations
 
+from ._requires import INSTALL_COMMAND
 from .colours import COLOUR_NAMES, name_colour
 from .garments import Colour, Garment, find_garments, photo_flags
 from .table import TABLE_COLUMNS, TableWriter, read_table, table_rows, write_parquet
 
 __all__ = [
     "COLOUR_NAMES",
+    "INSTALL_COMMAND",
     "TABLE_COLUMNS",
     "Colour",
     "Garment",
