@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+from ._requires import INSTALL_COMMAND
 from .colours import COLOUR_NAMES, name_colour
 from .garments import Colour, Garment, find_garments, photo_flags
 from .report import Distribution, TrendReport, trend_report
@@ -30,6 +31,7 @@ from .table import TABLE_COLUMNS, TableWriter, read_table, table_rows, write_par
 
 __all__ = [
     "COLOUR_NAMES",
+    "INSTALL_COMMAND",
     "TABLE_COLUMNS",
     "Colour",
     "Distribution",

@@ -6,9 +6,10 @@ garment present, in class-id order. The person is every pixel that is not Backgr
 
 How the dominant colours are found:
 
-1. The garment's mask is eroded by about 1.5% of its size (1 to 5 pixels;
+1. The garment's mask is eroded by 5% of the square root of its area (1 to 5 pixels;
    ``scipy.ndimage.binary_erosion``), so that skin and background at its edges do not leak
-   in. A garment too thin to survive that keeps its whole mask.
+   in. Where that would leave less than a quarter of it, it is eroded by 1 pixel; a garment
+   too thin for that keeps its whole mask.
 2. At most `MAX_SAMPLES` of its pixels are sampled, with a fixed seed.
 3. They are converted to CIELAB (scikit-image) and clustered into ``colours`` groups by k-means
    (``scipy.cluster.vq.kmeans2``, k-means++ start, fixed seed). Clusters whose centres are
@@ -76,7 +77,7 @@ SMALL_GARMENT_PIXELS = 500
 """A garment with fewer pixels than this is ``small_garment``."""
 SMALL_GARMENT_PERSON_SHARE = 0.005
 """A garment covering less of the person than this is ``small_garment``."""
-MAX_SAMPLES = 20_000
+MAX_SAMPLES = 5_000
 """The most pixels of one garment its colours are computed from."""
 SAME_COLOUR = 10.0
 """Clusters whose centres differ by less than this (CIEDE2000) are one colour."""
@@ -263,11 +264,14 @@ def _photo_pixels(photo: ImageInput | None, width: int, height: int) -> np.ndarr
 def _colours(window: np.ndarray, mask: np.ndarray, k: int, ndimage: Any) -> tuple[Colour, ...]:
     """The dominant colours of the pixels of ``window`` (H×W×3) under ``mask``."""
     count = int(mask.sum())
-    radius = int(np.clip(round(0.015 * np.sqrt(count)), 1, 5))
-    inner = ndimage.binary_erosion(mask, iterations=radius)
+    inner = mask
+    for radius in (int(np.clip(np.ceil(0.05 * np.sqrt(count)), 1, 5)), 1):
+        inner = ndimage.binary_erosion(mask, iterations=radius)
+        if inner.sum() >= max(20, count // 4):
+            break
+    else:
+        inner = mask  # too thin to erode: keep every pixel
     inner_count = int(inner.sum())
-    if inner_count < max(20, count // 10):
-        inner, inner_count = mask, count  # too thin to erode: keep every pixel
     positions = np.flatnonzero(inner)
     rng = np.random.default_rng(SEED)
     if inner_count > MAX_SAMPLES:
@@ -305,7 +309,7 @@ def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.nd
     for clusters in range(k, 0, -1):
         try:
             centres, assignment = vq.kmeans2(
-                points, clusters, iter=20, minit="++", missing="raise", seed=rng
+                points, clusters, iter=15, minit="++", missing="raise", seed=rng
             )
         except vq.ClusterError:  # a cluster ran empty: try with one fewer
             continue

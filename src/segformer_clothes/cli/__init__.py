@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 
 from .._version import __version__
 from . import _evaluate as evaluate_command
+from . import _export as export_command
+from . import _garments as garments_command
 from . import _report as report_command
 from . import _segment as segment_command
 
@@ -36,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Each subcommand lives in its own module: add_parser() sets `handler` to its run().
     segment_command.add_parser(subparsers)
     evaluate_command.add_parser(subparsers)
+    garments_command.add_parser(subparsers)
+    export_command.add_parser(subparsers)
     report_command.add_parser(subparsers)
     return parser
 

@@ -30,6 +30,7 @@ from ..errors import (
 )
 from ..outputs import OutputLock, sweep_temporary_files
 from ._outputs import Outputs
+from ._table import RunTable
 
 __all__ = ["EXIT_CODES", "CatalogueRun", "UsageProblem", "is_permanent"]
 
@@ -151,6 +152,7 @@ class CatalogueRun:
         library_log.addHandler(waits)
         library_log.setLevel(logging.DEBUG)  # the wait records are debug and info ones
         log = RecordLog(self.results_path)
+        table = RunTable.for_run(self.args)  # --table: the garment table, photo by photo
         try:
             pending = to_do()
             first = next(pending, None)
@@ -163,9 +165,11 @@ class CatalogueRun:
                         if isinstance(outcome, FATAL_ERRORS):
                             raise outcome
                         record = self._record(photo, outcome)
+                        table.add(record, outcome)  # before the record: a rerun redoes it
                         record["seconds"] = round(time.perf_counter() - began, 3)
                         log.write(record)
                         progress.update(1)
+            table.finish()
         except KeyboardInterrupt:
             progress.close()
             print(
@@ -193,6 +197,7 @@ class CatalogueRun:
             library_log.removeHandler(waits)
             library_log.setLevel(level)
             log.close()
+            table.close()
         progress.close()
         self._report(time.perf_counter() - started)
         if self.counts["failed"]:

@@ -1,0 +1,123 @@
+"""``segment --table``: the garment table a run writes into its output folder as photos finish
+(``garments.csv``; with ``--table parquet`` also ``garments.parquet`` at the end)."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..analysis import INSTALL_COMMAND
+from ..analysis.table import CSV_NAME, PARQUET_NAME, TABLE_COLUMNS
+from ..errors import SegformerClothesError
+
+__all__ = ["RunTable", "add_table_option", "table_problem"]
+
+logger = logging.getLogger("segformer_clothes")
+
+_NEEDED = {"csv": ("scipy.ndimage", "skimage.color"), "parquet": ("pyarrow.parquet",)}
+
+
+def add_table_option(parser: Any) -> None:
+    """Add ``--table [csv|parquet]`` to a subcommand's parser."""
+    parser.add_argument(
+        "--table",
+        nargs="?",
+        const="csv",
+        choices=("csv", "parquet"),
+        help="also write the garment table DIR/garments.csv, one row per photo and garment, as "
+        "photos finish; `--table parquet` also writes DIR/garments.parquet at the end (needs "
+        'the analysis extra: pip install "segformer-clothes[analysis]")',
+    )
+
+
+def table_problem(kind: str | None, out: Path, *, existing: bool = True) -> str | None:
+    """What stops ``--table`` before any work (the extra missing; with ``existing``, a table
+    file of other columns that would be appended to), in the command's words; None when
+    nothing does."""
+    if kind is None:
+        return None
+    modules = _NEEDED["csv"] + (_NEEDED["parquet"] if kind == "parquet" else ())
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            return (
+                f"--table needs the analysis extra ({module.split('.')[0]} is not installed): "
+                f"{INSTALL_COMMAND}"
+            )
+    table = out / CSV_NAME
+    if existing and table.exists() and table.stat().st_size:
+        with table.open("r", encoding="utf-8", newline="") as lines:
+            header = tuple(next(csv.reader(lines), []))
+        if header != TABLE_COLUMNS:
+            return (
+                f"{table} is not a garment table of this version (its columns differ); move "
+                "it away or delete it, then run again"
+            )
+    return None
+
+
+class RunTable:
+    """The garment table of one ``segment`` run, or nothing when ``--table`` is not given.
+
+    Call `add` for each photo's record before the record is logged (so that a run killed in
+    between redoes the photo, and its rows are replaced), `finish` after the last photo, and
+    `close` in any case.
+    """
+
+    def __init__(self, out: Path, kind: str | None) -> None:
+        self.kind = kind
+        self.out = out
+        self._writer: Any = None
+        if kind is not None:
+            from ..analysis.table import TableWriter
+
+            self._writer = TableWriter(out / CSV_NAME)
+
+    @classmethod
+    def for_run(cls, args: Any) -> RunTable:
+        """The table the options of a run ask for (none without ``--table``)."""
+        return cls(Path(args.out), getattr(args, "table", None))
+
+    def add(self, record: dict[str, Any], outcome: Any) -> None:
+        """Append the rows of a photo done now (nothing for a photo that failed)."""
+        if self._writer is None or record.get("status") != "ok":
+            return
+        from ..analysis.table import table_rows
+
+        try:
+            rows = table_rows(
+                outcome,
+                name=str(record["name"]),
+                input=str(record["input"]),
+                image=Path(record["input"]),
+            )
+        except (OSError, ValueError, SegformerClothesError) as error:
+            logger.warning(
+                "%s is left out of the garment table (%s); `segformer-clothes garments %s` "
+                "rebuilds the table from the label maps",
+                record["input"],
+                error,
+                self.out,
+            )
+            return
+        self._writer.write(str(record["name"]), rows)
+
+    def finish(self) -> None:
+        """After the last photo: close the table and, with ``--table parquet``, write it as
+        Parquet (atomically)."""
+        if self._writer is None:
+            return
+        self.close()
+        if self.kind == "parquet":
+            from ..analysis.table import write_parquet
+
+            write_parquet(self.out / CSV_NAME, self.out / PARQUET_NAME)
+
+    def close(self) -> None:
+        """Close the CSV (its replaced rows dropped); safe to call twice."""
+        if self._writer is not None:
+            self._writer.close()
