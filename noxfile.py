@@ -157,7 +157,8 @@ DOCS_REQUIREMENTS = [
 @nox.session(python=MAIN_PYTHON)
 def docs(session: nox.Session) -> None:
     """Redraw the docs pictures from the sample photo, then `mkdocs build --strict`."""
-    session.install("-e", ".[plot]", *DOCS_REQUIREMENTS)
+    # analysis: the trends guide's pictures come from running its examples.
+    session.install("-e", ".[analysis,plot]", *DOCS_REQUIREMENTS)
     session.run("python", "scripts/make_docs_pictures.py")
     session.run(
         "mkdocs",
@@ -175,8 +176,8 @@ def docs_examples(session: nox.Session) -> None:
 
     The local-inference guide runs LocalSegmenter on a random-weight stand-in model.
     """
-    # pytest: the testing guide's examples import it.
-    install_with_torch(session, ["local", "plot"], "pytest>=8")
+    # pytest: the testing guide's examples import it; analysis: the trends guide's.
+    install_with_torch(session, ["analysis", "local", "plot"], "pytest>=8")
     session.run("python", "scripts/docs_examples.py", *session.posargs)
 
 
