@@ -283,6 +283,11 @@ class TableWriter:
                 offset += len(line)
         return header, duplicated
 
+    @property
+    def names(self) -> frozenset[str]:
+        """The names of the photos the table has rows for."""
+        return frozenset(self._names)
+
     def write(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Append one photo's rows (replacing the rows it had before)."""
         if name == self._last_name:  # the same photo again, right after itself: cut its rows
