@@ -185,3 +185,18 @@ def test_export_coco_is_loaded_back_by_pycocotools(
     assert main(["export", "--coco", str(out), str(destination)]) == 1
     assert len(COCO(str(destination)).getImgIds()) == 3
     assert main(["export", "--coco", str(photos), str(destination)]) == 2
+
+
+def test_export_without_pycocotools_says_how_to_install_it(
+    photos: Path,
+    tmp_path: Path,
+    server: FakeInferenceServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "out"
+    assert segment(photos, out, server, "--quiet") == 0
+    monkeypatch.setitem(sys.modules, "pycocotools.mask", None)
+    assert main(["export", "--coco", str(out), str(tmp_path / "coco.json")]) == 2
+    assert 'pip install "segformer-clothes[analysis]"' in capsys.readouterr().err
+    assert not (tmp_path / "coco.json").exists()
