@@ -65,15 +65,21 @@ def tests(session: nox.Session) -> None:
     On CI a supported Python that cannot be found fails the run; locally it is skipped.
     """
     session.install("-e", ".[plot]", *TEST_REQUIREMENTS)
-    session.run("pytest", "-m", "not local and not browser", *session.posargs)
+    session.run("pytest", "-m", "not local and not analysis and not browser", *session.posargs)
 
 
 @nox.session(python=MAIN_PYTHON)
 def tests_local(session: nox.Session) -> None:
-    """The tests of the heavy extras (marker `local`): LocalSegmenter with torch and
-    transformers, and the supervision conversion; Python 3.11 only."""
-    install_with_torch(session, ["local", "plot", "supervision"], *TEST_REQUIREMENTS)
-    session.run("pytest", "-m", "local", *session.posargs)
+    """The tests of the heavy extras (markers `local` and `analysis`): LocalSegmenter with
+    torch and transformers, the supervision conversion, and the garment analysis (with
+    scikit-learn, the baseline of its benchmark's quick run); Python 3.11 only."""
+    install_with_torch(
+        session,
+        ["local", "plot", "supervision", "analysis"],
+        *TEST_REQUIREMENTS,
+        "scikit-learn>=1.3",
+    )
+    session.run("pytest", "-m", "local or analysis", *session.posargs)
 
 
 BROWSER_INSTALL = "apt-get install chromium chromium-driver"
@@ -187,5 +193,8 @@ def bench(session: nox.Session) -> None:
 
     Not a default session: about 10 minutes; `nox -s bench -- --quick` for a smoke run.
     """
-    install_with_torch(session, ["local", "plot"], "huggingface_hub>=0.24")
+    # scikit-learn: the baseline of the garments benchmark only.
+    install_with_torch(
+        session, ["local", "plot", "analysis"], "huggingface_hub>=0.24", "scikit-learn>=1.3"
+    )
     session.run("python", "benchmarks/run.py", *session.posargs)

@@ -46,6 +46,11 @@ LIBRARIES = (
     "torch",
     "transformers",
     "matplotlib",
+    "scipy",
+    "scikit-image",
+    "pycocotools",
+    "pyarrow",
+    "scikit-learn",
 )
 RATIO_NOTE = (
     "Ratio = our median ÷ theirs. For times and memory (lower is better) below 1 means ours "

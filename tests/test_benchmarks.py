@@ -24,10 +24,12 @@ if not (BENCHMARKS / "_harness.py").exists():  # an sdist ships the tests withou
 MARKS: dict[str, list[pytest.MarkDecorator]] = {
     "bench_alternatives": [pytest.mark.integration],
     "bench_client": [pytest.mark.integration],
+    "bench_garments": [pytest.mark.analysis],
     "bench_local": [pytest.mark.local],
 }
 NEEDS: dict[str, tuple[str, ...]] = {
     "bench_alternatives": ("huggingface_hub",),
+    "bench_garments": ("sklearn",),
     "bench_local": ("torch", "transformers"),
 }
 MODULES = sorted(path.stem for path in BENCHMARKS.glob("bench_*.py"))

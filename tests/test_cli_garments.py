@@ -83,6 +83,20 @@ def test_reruns_never_duplicate_a_photo(
     assert len(again) == len(first) == 1 + 4 * 3
 
 
+def test_table_of_a_folder_segmented_before_gets_every_photo(
+    photos: Path, tmp_path: Path, server: FakeInferenceServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "out"
+    assert segment(photos, out, server, "--quiet") == 0  # no table
+    (out / "labels" / "look_3.png").unlink()
+    requests = server.requests
+    assert segment(photos, out, server, "--quiet", "--table") == 0  # redoes look_3 only
+    assert server.requests == requests + 1
+    names = Counter(line.split(",")[0] for line in table_lines(out / "garments.csv")[1:])
+    assert names == {f"look_{i}": 3 for i in range(4)}
+    assert "adding 3 photos done before to the garment table" in caplog.text
+
+
 def test_garments_rebuilds_the_same_table_from_the_label_maps(
     photos: Path, tmp_path: Path, server: FakeInferenceServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -171,3 +185,18 @@ def test_export_coco_is_loaded_back_by_pycocotools(
     assert main(["export", "--coco", str(out), str(destination)]) == 1
     assert len(COCO(str(destination)).getImgIds()) == 3
     assert main(["export", "--coco", str(photos), str(destination)]) == 2
+
+
+def test_export_without_pycocotools_says_how_to_install_it(
+    photos: Path,
+    tmp_path: Path,
+    server: FakeInferenceServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = tmp_path / "out"
+    assert segment(photos, out, server, "--quiet") == 0
+    monkeypatch.setitem(sys.modules, "pycocotools.mask", None)
+    assert main(["export", "--coco", str(out), str(tmp_path / "coco.json")]) == 2
+    assert 'pip install "segformer-clothes[analysis]"' in capsys.readouterr().err
+    assert not (tmp_path / "coco.json").exists()

@@ -309,7 +309,7 @@ def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.nd
     for clusters in range(k, 0, -1):
         try:
             centres, assignment = vq.kmeans2(
-                points, clusters, iter=15, minit="++", missing="raise", seed=rng
+                points, clusters, iter=10, minit="++", missing="raise", check_finite=False, seed=rng
             )
         except vq.ClusterError:  # a cluster ran empty: try with one fewer
             continue

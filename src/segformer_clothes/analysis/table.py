@@ -47,7 +47,6 @@ Example:
 from __future__ import annotations
 
 import csv
-import io
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -57,6 +56,7 @@ from typing import Any
 from ..catalogue import write_atomically
 from ..images import ImageInput
 from ..labels import CLOTHES_LABELS, LabelSet
+from . import _csv_lines
 from ._requires import require
 from .garments import Garment, find_garments, photo_flags
 
@@ -203,22 +203,6 @@ def table_rows(
     )
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        text = f"{value:.6f}".rstrip("0").rstrip(".")
-        return "0" if text in ("", "-0") else text
-    return str(value)
-
-
-def _parse(column: str, text: str) -> Any:
-    kind = COLUMN_TYPES.get(column, str)
-    if text == "":
-        return None
-    return kind(text)
-
-
 class TableWriter:
     """The CSV garment table, appended photo by photo; the last rows written for a name win.
 
@@ -242,7 +226,7 @@ class TableWriter:
         self._last_offset = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists() or self.path.stat().st_size == 0:
-            self.path.write_text(_line(TABLE_COLUMNS), encoding="utf-8")
+            self.path.write_text(_csv_lines.line(TABLE_COLUMNS), encoding="utf-8")
         else:
             self._reopen()
         self._file = self.path.open("a", encoding="utf-8", newline="")
@@ -283,6 +267,11 @@ class TableWriter:
                 offset += len(line)
         return header, duplicated
 
+    @property
+    def names(self) -> frozenset[str]:
+        """The names of the photos the table has rows for."""
+        return frozenset(self._names)
+
     def write(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Append one photo's rows (replacing the rows it had before)."""
         if name == self._last_name:  # the same photo again, right after itself: cut its rows
@@ -292,7 +281,9 @@ class TableWriter:
             self._replaced = True
         self._names.add(name)
         self._last_name, self._last_offset = name, self._file.tell()
-        self._file.write("".join(_line(_cell(row.get(c)) for c in TABLE_COLUMNS) for row in rows))
+        cells = _csv_lines.cell
+        text = "".join(_csv_lines.line(cells(row.get(c)) for c in TABLE_COLUMNS) for row in rows)
+        self._file.write(text)
         self._file.flush()
 
     def close(self) -> None:
@@ -307,13 +298,13 @@ class TableWriter:
     def _compact(self) -> None:
         """Keep only the last block of rows of each name (streaming, written atomically)."""
         last_block: dict[str, int] = {}
-        for block, name, _ in _blocks(self.path):
+        for block, name, _ in _csv_lines.blocks(self.path):
             last_block[name] = block
 
         def write(temporary: Path) -> None:
             with temporary.open("w", encoding="utf-8", newline="") as out:
-                out.write(_line(TABLE_COLUMNS))
-                for block, name, line in _blocks(self.path):
+                out.write(_csv_lines.line(TABLE_COLUMNS))
+                for block, name, line in _csv_lines.blocks(self.path):
                     if last_block[name] == block:
                         out.write(line)
 
@@ -329,24 +320,6 @@ class TableWriter:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _line(cells: Any) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(list(cells))
-    return buffer.getvalue()
-
-
-def _blocks(path: Path) -> Iterator[tuple[int, str, str]]:
-    """(block number, name, raw line) of each row; a block is a run of rows of one name."""
-    block, previous = -1, None
-    with path.open("r", encoding="utf-8", newline="") as lines:
-        lines.readline()
-        for line in lines:
-            name = next(csv.reader([line]))[0]
-            if name != previous:
-                block, previous = block + 1, name
-            yield block, name, line
 
 
 def read_table(path: str | os.PathLike[str]) -> Iterator[Row]:
@@ -365,7 +338,10 @@ def read_table(path: str | os.PathLike[str]) -> Iterator[Row]:
         return
     with path.open("r", encoding="utf-8", newline="") as lines:
         for row in csv.DictReader(lines):
-            yield {column: _parse(column, text or "") for column, text in row.items()}
+            yield {
+                column: _csv_lines.parse(text or "", COLUMN_TYPES.get(column, str))
+                for column, text in row.items()
+            }
 
 
 def write_parquet(csv_path: str | os.PathLike[str], parquet_path: str | os.PathLike[str]) -> int:

@@ -18,7 +18,7 @@ from ..errors import SegformerClothesError
 from ..formats.coco import INSTALL_COMMAND, write_coco
 from ..formats.label_map_png import read_label_map_png
 from ..labels import LabelSet
-from ._garments import done_records
+from ._table import done_records
 
 __all__ = ["add_parser", "run"]
 

@@ -6,21 +6,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from ..analysis.table import CSV_NAME, PARQUET_NAME, TableWriter, table_rows, write_parquet
-from ..catalogue import read_records
+from ..analysis.table import CSV_NAME, PARQUET_NAME, TableWriter, write_parquet
 from ..errors import InvalidImageError, OutputLockedError, SegformerClothesError
 from ..outputs import OutputLock, sweep_temporary_files, temporary_path
-from ..result import SegmentationResult
 from ._run import EXIT_CODES
-from ._table import table_problem
+from ._table import done_records, record_rows, table_problem
 
-__all__ = ["add_parser", "done_records", "run"]
+__all__ = ["add_parser", "run"]
 
 DESCRIPTION = """\
 Build the garment table of an output folder of `segformer-clothes segment` from the label maps
@@ -61,13 +58,6 @@ def _error(message: str) -> None:
     print(f"segformer-clothes garments: error: {message}", file=sys.stderr)
 
 
-def done_records(out: Path) -> Iterator[dict[str, Any]]:
-    """The records of the photos done (status ok) in an output folder's results.jsonl."""
-    for record in read_records(out / "results.jsonl").values():
-        if record.get("status") == "ok":
-            yield record
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``garments``; returns the exit code."""
     out: Path = args.out
@@ -105,12 +95,9 @@ def _build(args: argparse.Namespace, out: Path) -> int:
     try:
         with TableWriter(temporary) as table:
             for record in tqdm(records, disable=not show_progress, unit="photo"):
-                name, photo = str(record["name"]), str(record["input"])
+                name = str(record["name"])
                 try:
-                    if not Path(photo).exists():
-                        raise FileNotFoundError(2, "the photo is not there", photo)
-                    result = SegmentationResult.load(out / "labels" / f"{name}.png")
-                    found = table_rows(result, name=name, input=photo, image=Path(photo))
+                    found = record_rows(out, record)
                 except FileNotFoundError as error:
                     missing.append(f"{name}: {error.filename or error}")
                     continue

@@ -6,14 +6,17 @@ from __future__ import annotations
 import csv
 import importlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..analysis import INSTALL_COMMAND
 from ..analysis.table import CSV_NAME, PARQUET_NAME, TABLE_COLUMNS
+from ..catalogue import read_records
 from ..errors import SegformerClothesError
+from ..result import SegmentationResult
 
-__all__ = ["RunTable", "add_table_option", "table_problem"]
+__all__ = ["RunTable", "add_table_option", "done_records", "record_rows", "table_problem"]
 
 logger = logging.getLogger("segformer_clothes")
 
@@ -28,9 +31,34 @@ def add_table_option(parser: Any) -> None:
         const="csv",
         choices=("csv", "parquet"),
         help="also write the garment table DIR/garments.csv, one row per photo and garment, as "
-        "photos finish; `--table parquet` also writes DIR/garments.parquet at the end (needs "
-        'the analysis extra: pip install "segformer-clothes[analysis]")',
+        "photos finish (photos done before are added too); `--table parquet` also writes "
+        "DIR/garments.parquet at the end (needs the analysis extra: "
+        'pip install "segformer-clothes[analysis]")',
     )
+
+
+def done_records(out: Path) -> Iterator[dict[str, Any]]:
+    """The records of the photos done (status ok) in an output folder's results.jsonl."""
+    for record in read_records(out / "results.jsonl").values():
+        if record.get("status") == "ok":
+            yield record
+
+
+def record_rows(out: Path, record: dict[str, Any]) -> list[Any]:
+    """The table rows of a photo done, from its label map in ``out`` and its photo.
+
+    Raises:
+        FileNotFoundError: the label map or the photo is not there.
+        ValueError, OSError, SegformerClothesError: one of them cannot be read, or they do
+            not match.
+    """
+    from ..analysis.table import table_rows
+
+    name, photo = str(record["name"]), str(record["input"])
+    if not Path(photo).exists():
+        raise FileNotFoundError(2, "the photo is not there", photo)
+    result = SegmentationResult.load(out / "labels" / f"{name}.png")
+    return table_rows(result, name=name, input=photo, image=Path(photo))
 
 
 def table_problem(kind: str | None, out: Path, *, existing: bool = True) -> str | None:
@@ -107,10 +135,20 @@ class RunTable:
         self._writer.write(str(record["name"]), rows)
 
     def finish(self) -> None:
-        """After the last photo: close the table and, with ``--table parquet``, write it as
-        Parquet (atomically)."""
+        """After the last photo: add the photos done before that the table lacks (a folder
+        segmented without ``--table``), close the table and, with ``--table parquet``, write it
+        as Parquet (atomically)."""
         if self._writer is None:
             return
+        known = self._writer.names
+        lacking = [r for r in done_records(self.out) if str(r["name"]) not in known]
+        if lacking:
+            logger.warning("adding %d photos done before to the garment table", len(lacking))
+        for record in lacking:
+            try:
+                self._writer.write(str(record["name"]), record_rows(self.out, record))
+            except (OSError, ValueError, SegformerClothesError) as error:
+                logger.warning("%s is left out of the garment table: %s", record["input"], error)
         self.close()
         if self.kind == "parquet":
             from ..analysis.table import write_parquet
