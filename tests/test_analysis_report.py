@@ -316,3 +316,23 @@ def test_importing_the_report_loads_no_http_stack_no_matplotlib_and_no_pyarrow()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(done.stdout.split())
     assert not loaded & {"httpx", "anyio", "tenacity", "torch", "matplotlib", "pyarrow"}
+
+
+def test_a_parquet_table_without_pyarrow_names_the_install_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "garments.parquet").write_bytes(b"PAR1")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # importing it now fails
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(ImportError, match=re.escape('pip install "segformer-clothes[analysis]"')):
+        trend_report(tmp_path / "garments.parquet")
+
+
+def test_charts_without_matplotlib_name_the_install_command(
+    table: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = trend_report(table)  # the numbers need no matplotlib
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=re.escape('pip install "segformer-clothes[plot]"')):
+        report.write(table.parent / "report")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,36 @@ def test_report_is_listed_in_the_command_help(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert "write the trend report of a garment table" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("missing", "table_name", "message"),
+    [
+        (
+            "matplotlib",
+            "garments.csv",
+            'the charts need matplotlib: pip install "segformer-clothes',
+        ),
+        ("pyarrow", "garments.parquet", 'needs pyarrow, which is not installed: pip install "segf'),
+    ],
+)
+def test_a_missing_extra_is_a_usage_error_naming_the_install_command(
+    tmp_path: Path, missing: str, table_name: str, message: str
+) -> None:
+    blocked = tmp_path / "blocked"
+    (blocked / missing).mkdir(parents=True)
+    (blocked / missing / "__init__.py").write_text(f"raise ImportError('no {missing}')\n")
+    write_csv(tmp_path / "garments.csv", catalogue_rows())
+    (tmp_path / "garments.parquet").write_bytes(b"PAR1")
+    command = [sys.executable, "-m", "segformer_clothes.cli", "report", table_name, "--out", "r"]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(blocked)},
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert not (tmp_path / "r").exists()
