@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,20 +46,23 @@ class GarmentRow:
     person_share: float
     colours: tuple[tuple[str, str, float], ...]  # (hex, name, share) of each named colour
     flags: tuple[str, ...]
-    extra: Mapping[str, str]  # every column the report does not read, as text
+    extra: Mapping[str, str]  # the columns asked for with ``keep``, as text
 
 
 @attrs.frozen
 class Table:
-    """The rows of a table, where they came from, and its columns in order."""
+    """A table being read: where it comes from, its columns in order, and its rows, read
+    and checked as they are taken (a bad cell raises then)."""
 
     source: str
     columns: tuple[str, ...]
-    rows: tuple[GarmentRow, ...]
+    rows: Iterator[GarmentRow]
 
 
-def read(table: TableInput) -> Table:
-    """Read and check a garment table, row by row (the file is never held whole).
+def read(table: TableInput, keep: Sequence[str] = ()) -> Table:
+    """Open a garment table and check its columns; its rows are read and checked one by one
+    as they are taken (the file is never held whole). ``keep``: other columns to give each
+    row, as text, in its ``extra``.
 
     Raises:
         FileNotFoundError: the path does not exist, or the folder holds no table.
@@ -70,15 +73,16 @@ def read(table: TableInput) -> Table:
     if isinstance(table, (str, Path)):
         path = _table_file(Path(table))
         if path.suffix.lower() in _PARQUET_SUFFIXES:
-            return _read_parquet(path)
-        return _read_csv(path)
+            return _read_parquet(path, keep)
+        return _read_csv(path, keep)
     if isinstance(table, Mapping):
         raise TypeError("table must be a path or an iterable of rows (mappings), not one mapping")
     rows = [dict(row) for row in table]
     seen: list[str] = []
     for row in rows:
         seen += [str(column) for column in row if str(column) not in seen]
-    return _checked("the rows given", seen, ((f"row {n}", row) for n, row in enumerate(rows, 1)))
+    numbered = ((f"row {n}", row) for n, row in enumerate(rows, 1))
+    return _checked("the rows given", seen, numbered, keep)
 
 
 def _table_file(path: Path) -> Path:
@@ -98,35 +102,39 @@ def _table_file(path: Path) -> Path:
     return path
 
 
-def _read_csv(path: Path) -> Table:
-    # utf-8-sig: a table saved again by a spreadsheet often starts with a byte-order mark.
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as file:
-            reader = csv.reader(file)
-            header = next(reader, None)
-            if not header:
-                raise ValueError(f"{path} is empty: a garment table starts with its header line")
+def _read_csv(path: Path, keep: Sequence[str]) -> Table:
+    def lines() -> Generator[list[str], None, None]:
+        # utf-8-sig: a table saved again by a spreadsheet often starts with a byte-order mark.
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as file:
+                yield from csv.reader(file)
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{path} is not a CSV text file (UTF-8): {error}") from None
+        except csv.Error as error:
+            raise ValueError(f"{path} is not a readable CSV file: {error}") from None
 
-            def records() -> Iterator[tuple[str, dict[str, Any]]]:
-                for line in reader:
-                    if not line:
-                        continue  # a blank line
-                    where = f"line {reader.line_num}"
-                    if len(line) != len(header):
-                        raise ValueError(
-                            f"{path}, {where}: {len(line)} fields where the header has "
-                            f"{len(header)}"
-                        )
-                    yield where, dict(zip(header, line, strict=True))
+    header_lines = lines()
+    header = next(header_lines, None)
+    header_lines.close()
+    if not header:
+        raise ValueError(f"{path} is empty: a garment table starts with its header line")
 
-            return _checked(str(path), header, records())
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path} is not a CSV text file (UTF-8): {error}") from None
-    except csv.Error as error:
-        raise ValueError(f"{path} is not a readable CSV file: {error}") from None
+    def records() -> Iterator[tuple[str, dict[str, Any]]]:
+        body = lines()
+        next(body)  # the header
+        for number, line in enumerate(body, start=2):
+            if not line:
+                continue  # a blank line
+            if len(line) != len(header):
+                raise ValueError(
+                    f"{path}, line {number}: {len(line)} fields where the header has {len(header)}"
+                )
+            yield f"line {number}", dict(zip(header, line, strict=True))
+
+    return _checked(str(path), header, records(), keep)
 
 
-def _read_parquet(path: Path) -> Table:
+def _read_parquet(path: Path, keep: Sequence[str]) -> Table:
     try:
         import pyarrow.parquet as parquet
     except ImportError as error:
@@ -138,20 +146,24 @@ def _read_parquet(path: Path) -> Table:
         file = parquet.ParquetFile(path)
     except Exception as error:  # pyarrow raises its own ArrowInvalid, OSError and others
         raise ValueError(f"{path} is not a readable Parquet file: {error}") from None
+    columns = list(file.schema_arrow.names)
 
     def records() -> Iterator[tuple[str, dict[str, Any]]]:
         number = 0
-        for batch in file.iter_batches(batch_size=4096):
-            for record in batch.to_pylist():
-                number += 1
-                yield f"row {number}", record
+        with file:
+            for batch in file.iter_batches(batch_size=4096):
+                for record in batch.to_pylist():
+                    number += 1
+                    yield f"row {number}", record
 
-    with file:
-        return _checked(str(path), list(file.schema_arrow.names), records())
+    return _checked(str(path), columns, records(), keep)
 
 
 def _checked(
-    source: str, columns: Sequence[str], records: Iterator[tuple[str, dict[str, Any]]]
+    source: str,
+    columns: Sequence[str],
+    records: Iterator[tuple[str, dict[str, Any]]],
+    keep: Sequence[str],
 ) -> Table:
     missing = [column for column in REQUIRED_COLUMNS if column not in columns]
     if missing:
@@ -159,11 +171,19 @@ def _checked(
             f"{source} is not a garment table: it has no column {', '.join(missing)} "
             f"(its columns: {', '.join(columns) or 'none'})"
         )
-    extra_columns = [column for column in columns if column not in REQUIRED_COLUMNS]
-    rows = tuple(_row(record, extra_columns, f"{source}, {where}") for where, record in records)
-    if not rows:
-        raise ValueError(f"{source} has no rows: a garment table has at least one row per photo")
-    return Table(source, tuple(columns), rows)
+    extra_columns = [column for column in keep if column in columns]
+
+    def rows() -> Iterator[GarmentRow]:
+        count = 0
+        for where, record in records:
+            count += 1
+            yield _row(record, extra_columns, f"{source}, {where}")
+        if not count:
+            raise ValueError(
+                f"{source} has no rows: a garment table has at least one row per photo"
+            )
+
+    return Table(source, tuple(columns), rows())
 
 
 def _text(value: Any) -> str:

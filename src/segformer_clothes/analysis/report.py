@@ -37,9 +37,9 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ..catalogue import write_atomically
-from . import _charts, _pages, _trends
-from ._reading import REQUIRED_COLUMNS, GarmentRow, TableInput, read
-from ._trends import Distribution
+from . import _charts, _pages
+from ._reading import REQUIRED_COLUMNS, TableInput, read
+from ._trends import BLANK_GROUP, Distribution, Tally, group_order
 from .colours import COLOUR_NAMES
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ def trend_report(table: TableInput, by: str | None = None) -> TrendReport:
             file, the line and the column), or a ``by`` column the table does not have or
             whose value differs between the rows of one photo.
     """
-    checked = read(table)
+    checked = read(table, keep=() if by is None else (by,))
     if by is not None and by not in checked.columns:
         raise ValueError(
             f"{checked.source} has no column {by!r} to split the report by "
@@ -210,39 +210,55 @@ def trend_report(table: TableInput, by: str | None = None) -> TrendReport:
             f"cannot split the report by {by!r}: it is a column of the garment table itself; "
             "split by a column you added for the photo (a date, a source, a season)"
         )
-    rows = checked.rows
-    swatches = _swatches(rows)
-    report = _report(checked.source, rows, swatches)
+    overall = Tally()
+    groups: dict[str, Tally] = {}
+    group_of: dict[str, str] = {}  # photo -> its value in the `by` column
+    for row in checked.rows:
+        overall.add(row)
+        if by is None:
+            continue
+        value = row.extra[by]
+        known = group_of.setdefault(row.photo, value)
+        if known != value:
+            raise ValueError(
+                f"{checked.source}: the rows of photo {row.photo!r} disagree on {by} "
+                f"({known!r} and {value!r}); a photo has one value in the column it is split by"
+            )
+        groups.setdefault(value or BLANK_GROUP, Tally()).add(row)
+    swatches = _swatches(overall)
+    report = _report(checked.source, overall, swatches)
     if by is None:
         return report
-    groups = _trends.group_rows(rows, by, checked.source)
     return attrs.evolve(
         report,
         by=by,
-        groups={value: _report(checked.source, part, swatches) for value, part in groups.items()},
+        groups={
+            value: _report(checked.source, groups[value], swatches) for value in group_order(groups)
+        },
     )
 
 
-def _report(source: str, rows: Sequence[GarmentRow], swatches: dict[str, str]) -> TrendReport:
-    wearing = _trends.photos_wearing(rows)
-    order = _trends.garment_order(wearing)
-    photo_share, person_share = _trends.coverage(rows, order)
+def _report(source: str, tally: Tally, swatches: dict[str, str]) -> TrendReport:
+    photos_with = tally.photos_with()
+    photo_share, person_share = tally.coverage(photos_with)
     return TrendReport(
         source=source,
-        photos=len({row.photo for row in rows}),
-        photos_with={label: len(wearing[label]) for label in order},
-        co_occurrence=_trends.co_occurrence(wearing, order),
-        colours=_trends.colour_shares(rows, order),
+        photos=tally.photos,
+        photos_with=photos_with,
+        co_occurrence=tally.co_occurrence(photos_with),
+        colours=tally.colours(photos_with),
         swatches=swatches,
         photo_share=photo_share,
         person_share=person_share,
-        flags=_trends.flag_counts(rows),
+        flags=tally.flag_counts(),
     )
 
 
-def _swatches(rows: Sequence[GarmentRow]) -> dict[str, str]:
+def _swatches(tally: Tally) -> dict[str, str]:
     """Colour name -> the colour to draw it in: its reference colour in `COLOUR_NAMES`, else
     (a name from elsewhere) the mean of the colours the table gives it, else grey."""
-    observed = _trends.observed_hex(rows)
-    names = sorted({name for row in rows for _, name, _ in row.colours})
-    return {name: COLOUR_NAMES.get(name) or observed.get(name) or _GREY for name in names}
+    observed = tally.observed_hex()
+    return {
+        name: COLOUR_NAMES.get(name) or observed.get(name) or _GREY
+        for name in sorted(tally.colour_names())
+    }
