@@ -213,8 +213,8 @@ def memory(counts: tuple[int, ...]) -> Measurement:
             "the end), above the resident memory before; 48x72 photos, 3 garments and 3 colours "
             "each, CSV appended photo by photo; each count in a fresh process. From "
             f"{counts[0]:,} to {many:,} photos: "
-            f"{peaks[many] - peaks[counts[0]]:+.2f} MiB. The writer keeps one name per photo "
-            "(so that a photo written again replaces its rows), about 0.1 KiB each."
+            f"{peaks[many] - peaks[counts[0]]:+.2f} MiB. The writer keeps an 8-byte hash of each "
+            "name (so that a photo written again replaces its rows)."
         ),
     )
 

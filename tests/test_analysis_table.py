@@ -216,3 +216,29 @@ def test_parquet_has_the_types_and_nulls_and_the_same_rows(tmp_path: Path) -> No
     assert from_parquet[-1]["flags"] == "no_person"
     assert from_parquet[-1]["left"] is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["garments.csv", "garments.parquet"]
+
+
+def test_thousands_of_photos_and_a_rerun_that_redoes_a_few(tmp_path: Path) -> None:
+    path = tmp_path / "garments.csv"
+
+    def row(name: str, label: str) -> dict[str, object]:
+        return {"name": name, "input": f"{name}.jpg", "width": 4, "height": 4, "label": label}
+
+    names = [f"look_{i:05d}" for i in range(6000)]  # more than the index merges at once
+    with TableWriter(path) as table:
+        for name in names:
+            table.write(name, [row(name, "Hat"), row(name, "Bag")])
+        assert table.has("look_00000")
+        assert table.has("look_05999")
+        assert not table.has("look_06000")
+    with TableWriter(path) as table:
+        assert table.has("look_00001")
+        for name in ("look_00000", "look_03000", "look_05999", "look_07000"):
+            table.write(name, [row(name, "Pants")])
+    rows = rows_of(path)
+    assert len(rows) == 2 * 6000 - 3 * 2 + 4
+    by_name: dict[str, list[str]] = {}
+    for found in rows:
+        by_name.setdefault(found["name"], []).append(found["label"])
+    assert by_name["look_00000"] == by_name["look_03000"] == by_name["look_07000"] == ["Pants"]
+    assert by_name["look_00001"] == ["Hat", "Bag"]

@@ -185,6 +185,8 @@ def test_export_coco_is_loaded_back_by_pycocotools(
     assert main(["export", "--coco", str(out), str(destination)]) == 1
     assert len(COCO(str(destination)).getImgIds()) == 3
     assert main(["export", "--coco", str(photos), str(destination)]) == 2
+    assert main(["export", "--coco", str(out), str(tmp_path)]) == 2  # a folder
+    assert "cannot write" in capsys.readouterr().err
 
 
 def test_export_without_pycocotools_says_how_to_install_it(

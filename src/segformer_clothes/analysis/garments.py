@@ -41,6 +41,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import attrs
@@ -306,11 +308,13 @@ def _colours(window: np.ndarray, mask: np.ndarray, k: int, ndimage: Any) -> tupl
 
 def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     vq = require("scipy.cluster.vq", "clustering colours")
+    generator = _generator_keyword(vq.kmeans2)
     for clusters in range(k, 0, -1):
         try:
             centres, assignment = vq.kmeans2(
-                points, clusters, iter=10, minit="++", missing="raise", check_finite=False, seed=rng
-            )
+                points, clusters, iter=10, minit="++", missing="raise", check_finite=False,
+                **{generator: rng},
+            )  # fmt: skip
         except vq.ClusterError:  # a cluster ran empty: try with one fewer
             continue
         # The centres as the means of their members, in the samples' own precision.
@@ -319,6 +323,12 @@ def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.nd
         centres = np.where(sizes[:, None] > 0, sums / np.maximum(sizes, 1)[:, None], centres)
         return centres, assignment
     raise AssertionError("k-means with one cluster cannot fail")  # pragma: no cover
+
+
+@functools.cache
+def _generator_keyword(kmeans2: Any) -> str:
+    # Newer scipy names the generator `rng`, older ones `seed`: the same fixed start either way.
+    return "rng" if "rng" in inspect.signature(kmeans2).parameters else "seed"
 
 
 def _merge_close(centres: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -57,6 +57,7 @@ from ..catalogue import write_atomically
 from ..images import ImageInput
 from ..labels import CLOTHES_LABELS, LabelSet
 from . import _csv_lines
+from ._name_index import NameIndex
 from ._requires import require
 from .garments import Garment, find_garments, photo_flags
 
@@ -220,8 +221,8 @@ class TableWriter:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._names: set[str] = set()
-        self._replaced = False
+        self._names = NameIndex()  # flat in memory: about 8 bytes a photo
+        self._replaced: set[str] = set()  # names written again: their older rows to drop
         self._last_name: str | None = None
         self._last_offset = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -246,31 +247,33 @@ class TableWriter:
                 f"{', '.join(header)[:200]}. Move it away (or delete it) and run again"
             )
         if duplicated:
-            self._compact()
+            self._compact(duplicated)
             self._scan()
 
-    def _scan(self) -> tuple[list[str], bool]:
-        """Read the names, and where the last photo's rows begin; True when a name has rows
-        in two places (a photo written again by a run that did not close the table)."""
+    def _scan(self) -> tuple[list[str], set[str]]:
+        """Read the names, and where the last photo's rows begin; returns the header and the
+        names that may have rows in two places (a photo written again by a run that did not
+        close the table)."""
         self._names.clear()
         self._last_name, self._last_offset = None, 0
-        duplicated = False
+        duplicated: set[str] = set()
         with self.path.open("rb") as lines:
             header = lines.readline().decode("utf-8").rstrip("\r\n").split(",")
             offset = lines.tell()
             for line in lines:
                 name = next(csv.reader([line.decode("utf-8")]))[0]
                 if name != self._last_name:
-                    duplicated |= name in self._names
+                    if name in self._names:
+                        duplicated.add(name)
                     self._names.add(name)
                     self._last_name, self._last_offset = name, offset
                 offset += len(line)
         return header, duplicated
 
-    @property
-    def names(self) -> frozenset[str]:
-        """The names of the photos the table has rows for."""
-        return frozenset(self._names)
+    def has(self, name: str) -> bool:
+        """Whether the table has rows for the photo ``name`` (a false True is possible, about
+        once in 10^8 photos for a million; a false False is not)."""
+        return name in self._names
 
     def write(self, name: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Append one photo's rows (replacing the rows it had before)."""
@@ -278,7 +281,7 @@ class TableWriter:
             self._file.truncate(self._last_offset)
             self._file.seek(self._last_offset)
         elif name in self._names:
-            self._replaced = True
+            self._replaced.add(name)
         self._names.add(name)
         self._last_name, self._last_offset = name, self._file.tell()
         cells = _csv_lines.cell
@@ -292,20 +295,22 @@ class TableWriter:
             return
         self._file.close()
         if self._replaced:
-            self._compact()
-            self._replaced = False
+            self._compact(self._replaced)
+            self._replaced = set()
 
-    def _compact(self) -> None:
-        """Keep only the last block of rows of each name (streaming, written atomically)."""
+    def _compact(self, names: set[str]) -> None:
+        """Keep only the last block of rows of each of ``names`` (streaming, written
+        atomically); the rows of other names stay as they are."""
         last_block: dict[str, int] = {}
         for block, name, _ in _csv_lines.blocks(self.path):
-            last_block[name] = block
+            if name in names:
+                last_block[name] = block
 
         def write(temporary: Path) -> None:
             with temporary.open("w", encoding="utf-8", newline="") as out:
                 out.write(_csv_lines.line(TABLE_COLUMNS))
                 for block, name, line in _csv_lines.blocks(self.path):
-                    if last_block[name] == block:
+                    if last_block.get(name, block) == block:
                         out.write(line)
 
         write_atomically(self.path, write)

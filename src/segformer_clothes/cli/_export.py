@@ -97,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted; nothing was written.", file=sys.stderr)
         return 130
+    except OSError as error:
+        _error(f"cannot write {args.destination}: {error}")
+        return 2
     exported = len(records) - len(missing) - len(unreadable)
     print(f"COCO file {args.destination}: {exported} photos")
     for kind, failures in (("missing", missing), ("unreadable", unreadable)):

@@ -140,8 +140,7 @@ class RunTable:
         as Parquet (atomically)."""
         if self._writer is None:
             return
-        known = self._writer.names
-        lacking = [r for r in done_records(self.out) if str(r["name"]) not in known]
+        lacking = [r for r in done_records(self.out) if not self._writer.has(str(r["name"]))]
         if lacking:
             logger.warning("adding %d photos done before to the garment table", len(lacking))
         for record in lacking:
