@@ -24,6 +24,7 @@ nox.options.sessions = [
     "tests_local",
     "tests_ray",
     "tests_serve",
+    "tests_browser",
     "doctests",
     "build",
     "docs",
@@ -66,15 +67,54 @@ def tests(session: nox.Session) -> None:
     On CI a supported Python that cannot be found fails the run; locally it is skipped.
     """
     session.install("-e", ".[plot]", *TEST_REQUIREMENTS)
-    session.run("pytest", "-m", "not local and not ray and not serve", *session.posargs)
+    session.run(
+        "pytest",
+        "-m",
+        "not local and not ray and not serve and not analysis and not browser",
+        *session.posargs,
+    )
 
 
 @nox.session(python=MAIN_PYTHON)
 def tests_local(session: nox.Session) -> None:
-    """The tests of the heavy extras (marker `local`): LocalSegmenter with torch and
-    transformers, and the supervision conversion; Python 3.11 only."""
-    install_with_torch(session, ["local", "plot", "supervision", "serve"], *TEST_REQUIREMENTS)
-    session.run("pytest", "-m", "local", *session.posargs)
+    """The tests of the heavy extras (markers `local` and `analysis`): LocalSegmenter with
+    torch and transformers, the supervision conversion, the served real model, and the garment
+    analysis (with scikit-learn, the baseline of its benchmark's quick run); Python 3.11 only."""
+    install_with_torch(
+        session,
+        ["local", "plot", "supervision", "serve", "analysis"],
+        *TEST_REQUIREMENTS,
+        "scikit-learn>=1.3",
+    )
+    session.run("pytest", "-m", "local or analysis", *session.posargs)
+
+
+BROWSER_INSTALL = "apt-get install chromium chromium-driver"
+
+
+@nox.session(python=MAIN_PYTHON)
+def tests_browser(session: nox.Session) -> None:
+    """The trend report's page in headless Chromium (marker `browser`); Python 3.11 only.
+
+    Chromium and chromedriver come from the system packages (.ci/run installs them; locally
+    `sudo apt-get install chromium chromium-driver`). Without them the session fails, saying
+    what to install: it never passes without having opened the page.
+    """
+    missing = [
+        name
+        for name, found in (
+            ("chromium", shutil.which("chromium") or shutil.which("chromium-browser")),
+            ("chromedriver", shutil.which("chromedriver")),
+        )
+        if found is None
+    ]
+    if missing:
+        session.error(
+            f"the browser tests need {' and '.join(missing)}, not found on PATH: install "
+            f"them from the system packages ({BROWSER_INSTALL}, about 155 MB), then rerun"
+        )
+    session.install("-e", ".[plot]", "selenium>=4.11", *TEST_REQUIREMENTS)
+    session.run("pytest", "-m", "browser", *session.posargs)
 
 
 @nox.session(python=MAIN_PYTHON)
@@ -154,7 +194,8 @@ DOCS_REQUIREMENTS = [
 @nox.session(python=MAIN_PYTHON)
 def docs(session: nox.Session) -> None:
     """Redraw the docs pictures from the sample photo, then `mkdocs build --strict`."""
-    session.install("-e", ".[plot]", *DOCS_REQUIREMENTS)
+    # analysis: the trends guide's pictures come from running its examples.
+    session.install("-e", ".[analysis,plot]", *DOCS_REQUIREMENTS)
     session.run("python", "scripts/make_docs_pictures.py")
     session.run(
         "mkdocs",
@@ -173,8 +214,8 @@ def docs_examples(session: nox.Session) -> None:
     The local-inference guide runs LocalSegmenter on a random-weight stand-in model; the Ray
     guide starts a local Ray bound to 127.0.0.1.
     """
-    # pytest: the testing guide's examples import it.
-    install_with_torch(session, ["local", "plot", "ray", "serve"], "pytest>=8")
+    # pytest: the testing guide's examples import it; analysis: the trends guide's.
+    install_with_torch(session, ["analysis", "local", "plot", "ray", "serve"], "pytest>=8")
     session.run("python", "scripts/docs_examples.py", *session.posargs)
 
 
@@ -184,5 +225,11 @@ def bench(session: nox.Session) -> None:
 
     Not a default session: about 10 minutes; `nox -s bench -- --quick` for a smoke run.
     """
-    install_with_torch(session, ["local", "plot", "ray", "serve"], "huggingface_hub>=0.24")
+    # scikit-learn: the baseline of the garments benchmark only.
+    install_with_torch(
+        session,
+        ["local", "plot", "analysis", "ray", "serve"],
+        "huggingface_hub>=0.24",
+        "scikit-learn>=1.3",
+    )
     session.run("python", "benchmarks/run.py", *session.posargs)

@@ -47,6 +47,11 @@ LIBRARIES = (
     "transformers",
     "matplotlib",
     "ray",
+    "scipy",
+    "scikit-image",
+    "pycocotools",
+    "pyarrow",
+    "scikit-learn",
 )
 RATIO_NOTE = (
     "Ratio = our median ÷ theirs. For times and memory (lower is better) below 1 means ours "

@@ -14,6 +14,11 @@ Writes:
     docs/assets/crops.png             the cut-outs of the annotated regions
     docs/assets/evaluation_*.png      the evaluation plots of a stand-in prediction: the
                                       annotation shifted sideways (needs matplotlib)
+    docs/assets/trends_*.png          the trends guide's pictures: its examples are run (they
+                                      draw photos with their label maps), then its photos are
+                                      shown beside their label maps, and the charts its report
+                                      command wrote are copied (needs the analysis extra and
+                                      matplotlib, and the segformer-clothes command on PATH)
 
 Run it from anywhere: ``python scripts/make_docs_pictures.py``.
 """
@@ -162,6 +167,75 @@ def render_evaluation(annotation: SegmentationResult) -> dict[str, Any]:
     }
 
 
+TRENDS_GUIDE = ROOT / "docs" / "guides" / "trends.md"
+TRENDS_CHARTS = ("frequency", "co_occurrence", "colours", "coverage", "frequency_by_group")
+
+
+def _run_trends_guide(folder: Path) -> None:
+    """Run the trends guide's examples in ``folder``, as scripts/docs_examples.py runs them."""
+    import importlib.util
+    import os
+    import sys
+
+    spec = importlib.util.spec_from_file_location(
+        "docs_examples", ROOT / "scripts" / "docs_examples.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    runner = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = runner  # its dataclasses look their module up by name
+    spec.loader.exec_module(runner)
+    for sample in (PHOTO, ANNOTATION):
+        shutil.copyfile(sample, folder / sample.name)
+    here = Path.cwd()
+    os.chdir(folder)
+    try:
+        failures = runner.run_page(TRENDS_GUIDE)
+    finally:
+        os.chdir(here)
+    if failures:
+        raise SystemExit("the trends guide's examples failed:\n" + "\n".join(failures))
+
+
+def render_trends_photos(folder: Path) -> Image.Image:
+    """The trends guide's photos, each beside its label map painted over it."""
+    height, gap, per_row = 200, 8, 4
+    pairs = []
+    for labels in sorted((folder / "catalogue" / "labels").glob("*.png")):
+        result = SegmentationResult.load(labels)
+        photo = Image.open(folder / str(result.source)).convert("RGB")
+        painted = result.overlay(photo, alpha=0.6, outline=True)
+        pair = Image.new("RGB", (2 * photo.width + 2, photo.height), "white")
+        pair.paste(photo, (0, 0))
+        pair.paste(painted, (photo.width + 2, 0))
+        pairs.append(pair.resize((round(pair.width * height / pair.height), height)))
+    rows = [pairs[i : i + per_row] for i in range(0, len(pairs), per_row)]
+    width = max(sum(p.width for p in row) + gap * (len(row) - 1) for row in rows)
+    canvas = Image.new("RGB", (width, len(rows) * (height + gap) - gap), "white")
+    for number, row in enumerate(rows):
+        left = 0
+        for pair in row:
+            canvas.paste(pair, (left, number * (height + gap)))
+            left += pair.width + gap
+    return _titled(
+        canvas,
+        "Each photo beside its label map, drawn by result.overlay: label maps drawn with the "
+        "photos, or annotated by hand (not model output)",
+    )
+
+
+def render_trends() -> None:
+    """Run the trends guide, then write its pictures: the photos, and the report's charts."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="trends-guide-") as name:
+        folder = Path(name)
+        _run_trends_guide(folder)
+        render_trends_photos(folder).save(ASSETS / "trends_photos.png", optimize=True)
+        for chart in TRENDS_CHARTS:
+            shutil.copyfile(folder / "trends" / f"{chart}.png", ASSETS / f"trends_{chart}.png")
+
+
 def main() -> None:
     photo_size = Image.open(PHOTO).size
     annotation = SegmentationResult(
@@ -175,6 +249,7 @@ def main() -> None:
     render_crops(annotation).save(ASSETS / "crops.png", optimize=True)
     for name, figure in render_evaluation(annotation).items():
         figure.savefig(ASSETS / name, dpi=80)
+    render_trends()
 
 
 if __name__ == "__main__":

@@ -24,12 +24,14 @@ if not (BENCHMARKS / "_harness.py").exists():  # an sdist ships the tests withou
 MARKS: dict[str, list[pytest.MarkDecorator]] = {
     "bench_alternatives": [pytest.mark.integration],
     "bench_client": [pytest.mark.integration],
+    "bench_garments": [pytest.mark.analysis],
     "bench_local": [pytest.mark.local],
     "bench_ray": [pytest.mark.ray],
     "bench_serve": [pytest.mark.local, pytest.mark.serve, pytest.mark.integration],
 }
 NEEDS: dict[str, tuple[str, ...]] = {
     "bench_alternatives": ("huggingface_hub",),
+    "bench_garments": ("sklearn",),
     "bench_local": ("torch", "transformers"),
     "bench_ray": ("torch", "transformers", "ray"),
     "bench_serve": ("torch", "transformers", "starlette", "uvicorn"),

@@ -32,6 +32,7 @@ from PIL import Image
 
 from . import _drawing
 from ._label_arrays import read_only_label_map, same_label_map
+from ._result_garments import GarmentsOfResult
 from .formats import supervision
 from .formats.answer import decode_answer, encode_answer
 from .formats.label_map_png import read_label_map_png, write_label_map_png
@@ -44,7 +45,7 @@ Box = tuple[int, int, int, int]
 
 
 @attrs.frozen(slots=False)
-class SegmentationResult:
+class SegmentationResult(GarmentsOfResult):
     """The segmentation of one photo.
 
     Attributes:

@@ -19,6 +19,9 @@ from collections.abc import Callable, Sequence
 
 from .._version import __version__
 from . import _evaluate as evaluate_command
+from . import _export as export_command
+from . import _garments as garments_command
+from . import _report as report_command
 from . import _segment as segment_command
 from . import _serve as serve_command
 
@@ -37,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     segment_command.add_parser(subparsers)
     evaluate_command.add_parser(subparsers)
     serve_command.add_parser(subparsers)
+    garments_command.add_parser(subparsers)
+    export_command.add_parser(subparsers)
+    report_command.add_parser(subparsers)
     return parser
 
 

@@ -33,6 +33,7 @@ from ..errors import (
 from ..outputs import OutputLock, sweep_temporary_files
 from ..result import SegmentationResult
 from ._outputs import Outputs
+from ._table import RunTable
 
 __all__ = ["EXIT_CODES", "CatalogueRun", "Engine", "Finished", "UsageProblem", "is_permanent"]
 
@@ -168,6 +169,7 @@ class CatalogueRun:
         library_log.addHandler(waits)
         library_log.setLevel(logging.DEBUG)  # the wait records are debug and info ones
         self._log = RecordLog(self.results_path)
+        self._table = RunTable.for_run(self.args)  # --table: the garment table, photo by photo
         try:
             pending = to_do()
             first = next(pending, None)
@@ -183,6 +185,7 @@ class CatalogueRun:
                             started = time.perf_counter() - seconds
                         self.finish(photo, outcome, seconds)
                         progress.update(1)
+            self._table.finish()
         except KeyboardInterrupt:
             progress.close()
             print(
@@ -210,6 +213,7 @@ class CatalogueRun:
             library_log.removeHandler(waits)
             library_log.setLevel(level)
             self._log.close()
+            self._table.close()
         progress.close()
         self._report(time.perf_counter() - started)
         if self.counts["failed"]:
@@ -271,6 +275,7 @@ class CatalogueRun:
                     **({"crops": crops} if self.args.crops else {}),
                 )
                 self.counts["done"] += 1
+                self._table.add(record)  # before the record: a rerun redoes the photo
         record["seconds"] = round(seconds, 3)
         self._log.write(record)
 

@@ -26,6 +26,7 @@ from ._options import Flag, default_of, usage_error
 from ._outputs import Outputs
 from ._ray import add_ray_options, listed_photos, ray_engine
 from ._run import EXIT_CODES, CatalogueRun, UsageProblem
+from ._table import add_table_option, table_problem
 
 logger = logging.getLogger("segformer_clothes")
 
@@ -206,6 +207,7 @@ def add_parser(subparsers: Any) -> None:
         "--json", metavar="PATH", help="write a machine-readable summary there (- for stdout)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_table_option(parser)
     parser.set_defaults(handler=run)
 
 
@@ -321,6 +323,9 @@ def run(args: argparse.Namespace) -> int:
         return _usage_error(error.message)
     if not 0.0 <= args.alpha <= 1.0:  # as SegmentationResult.overlay checks it
         return _usage_error(f"--alpha must be between 0 and 1, got {args.alpha}")
+    problem = table_problem(args.table, args.out)
+    if problem is not None:
+        return _usage_error(problem)
     style = {"alpha": args.alpha, "legend": args.legend, "outline": args.outline}
     outputs = Outputs(args.out, args.overlay, args.crops, style)
     engine = None
