@@ -122,7 +122,7 @@ def tests_ray(session: nox.Session) -> None:
     """The tests of the `ray` extra (marker `ray`): `segment --ray` and
     segformer_clothes.distributed on a real local Ray bound to 127.0.0.1, with a
     random-weight SegFormer and the fake server; Python 3.11 only, a few minutes."""
-    install_with_torch(session, ["local", "ray"], *TEST_REQUIREMENTS)
+    install_with_torch(session, ["local", "ray", "analysis"], *TEST_REQUIREMENTS)
     session.run(
         "pytest",
         "-m",

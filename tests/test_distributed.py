@@ -101,6 +101,25 @@ def test_ray_writes_the_same_files_and_records_as_one_machine(
     assert len(records_of(tmp_path / "ray")) == 13
 
 
+def test_the_garment_table_of_a_ray_run_is_that_of_one_machine(
+    photos: Path, model: Path, tmp_path: Path
+) -> None:
+    common = ["--local", "--model", str(model), "--device", "cpu", "--table", "parquet",
+              "--quiet"]  # fmt: skip
+    plain = main(["segment", str(photos), "--out", str(tmp_path / "plain"), *common])
+    on_ray = main(["segment", str(photos), "--out", str(tmp_path / "ray"), "--ray", *common])
+    assert plain == on_ray == 3
+    with (tmp_path / "ray" / "garments.csv").open(encoding="utf-8", newline="") as lines:
+        rows = sorted(csv.DictReader(lines), key=lambda row: row["name"])
+    with (tmp_path / "plain" / "garments.csv").open(encoding="utf-8", newline="") as lines:
+        assert rows == sorted(csv.DictReader(lines), key=lambda row: row["name"])
+    done = {r["name"] for r in read_records(tmp_path / "ray" / "results.jsonl").values()
+            if r["status"] == "ok"}  # fmt: skip
+    assert len(done) == 12
+    assert {row["name"] for row in rows} == done  # every photo done, in its own rows
+    assert (tmp_path / "ray" / "garments.parquet").stat().st_size > 0
+
+
 def test_resume_sends_only_what_is_left(photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     with FakeInferenceServer() as server:
