@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -128,7 +129,14 @@ def tests_ray(session: nox.Session) -> None:
         "-m",
         "ray",
         *session.posargs,
-        env={"RAY_USAGE_STATS_ENABLED": "0", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},
+        env={
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+            # A token of this session only: a Ray started after another test imported ray
+            # would otherwise write a token of its own to ~/.ray/auth_token.
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN": secrets.token_hex(32),
+        },
     )
 
 
