@@ -24,12 +24,12 @@ from ..evaluation import (
     photos_in,
     plot_comparison,
 )
+from ._errors import fail
 from ._options import Flag, default_of, usage_error
 
 __all__ = ["add_parser", "run"]
 
 
-_USAGE_ERROR = 2
 _FAILED = 1
 
 # The options that set a keyword of evaluate(): its default, and its rule when it has one.
@@ -121,11 +121,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"segformer-clothes evaluate: error: {message}\n")
-    return code
-
-
 def _pairing(predictions: Path, annotations: Path, palette: bool) -> Pairing:
     if predictions.is_file() and annotations.is_file():
         return Pairing(pairs=(FilePair(annotations.stem, predictions, annotations),))
@@ -179,33 +174,33 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     # --panels is the command's own option (no setting of the library), so its rule is here.
     if args.panels < 0:
-        return _fail(f"--panels must be a whole number, 0 or more, got {args.panels}", _USAGE_ERROR)
+        return fail("evaluate", f"--panels must be a whole number, 0 or more, got {args.panels}")
     for role, path in (("PREDICTIONS", args.predictions), ("ANNOTATIONS", args.annotations)):
         if not path.exists():
-            return _fail(f"{role} {path} does not exist", _USAGE_ERROR)
+            return fail("evaluate", f"{role} {path} does not exist")
     if args.predictions.is_dir() != args.annotations.is_dir():
-        return _fail("PREDICTIONS and ANNOTATIONS must be two folders (or two files)", _USAGE_ERROR)
+        return fail("evaluate", "PREDICTIONS and ANNOTATIONS must be two folders (or two files)")
     if args.images is not None and not args.images.is_dir():
-        return _fail(f"--images {args.images} is not a folder", _USAGE_ERROR)
+        return fail("evaluate", f"--images {args.images} is not a folder")
     if args.plots is not None:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            return _fail(
-                '--plots needs matplotlib: pip install "segformer-clothes[plot]"', _USAGE_ERROR
+            return fail(
+                "evaluate", '--plots needs matplotlib: pip install "segformer-clothes[plot]"'
             )
     try:
         pairing = _pairing(args.predictions, args.annotations, args.palette)
     except (ValueError, OSError) as error:
-        return _fail(str(error), _USAGE_ERROR)
+        return fail("evaluate", str(error))
     # Whatever goes to stdout as '-' must stay clean: the readable table then goes to stderr.
     screen = sys.stderr if "-" in (args.json, args.markdown) else sys.stdout
     log_pairing(pairing, args.annotations, hint="see --json or run with -v")
     if not pairing.pairs:
-        return _fail(
+        return fail(
+            "evaluate",
             f"no prediction in {args.predictions} pairs with an annotation in "
             f"{args.annotations}; files pair by stem, or by the number their stems end in",
-            _USAGE_ERROR,
         )
     try:
         report = evaluate(
@@ -217,9 +212,9 @@ def _run(args: argparse.Namespace) -> int:
             names=[pair.name for pair in pairing.pairs],
         )
     except SettingError as error:
-        return _fail(usage_error(error, FLAGS), _USAGE_ERROR)
+        return fail("evaluate", usage_error(error, FLAGS))
     except (ValueError, TypeError, OSError) as error:
-        return _fail(str(error), _FAILED)
+        return fail("evaluate", str(error), _FAILED)
     screen.write(report.to_markdown())
     try:
         if args.json:
@@ -230,7 +225,7 @@ def _run(args: argparse.Namespace) -> int:
             written = _write_plots(report, pairing, args)
             screen.write(f"\nwrote {written} pictures to {args.plots}\n")
     except (ValueError, OSError) as error:
-        return _fail(str(error), _FAILED)
+        return fail("evaluate", str(error), _FAILED)
     return 0
 
 

@@ -18,6 +18,7 @@ from ..errors import SegformerClothesError
 from ..formats.coco import INSTALL_COMMAND, write_coco
 from ..formats.label_map_png import read_label_map_png
 from ..labels import LabelSet
+from ._errors import fail, left_out, segment_folder_problem
 from ._table import done_records
 
 __all__ = ["add_parser", "run"]
@@ -52,21 +53,19 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _error(message: str) -> None:
-    print(f"segformer-clothes export: error: {message}", file=sys.stderr)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``export``; returns the exit code."""
     out: Path = args.out
-    if not (out / "results.jsonl").is_file():
-        _error(f"{out} is not an output folder of segment: it has no results.jsonl")
-        return 2
+    problem = segment_folder_problem(out)
+    if problem is not None:
+        return fail("export", problem)
     try:
         importlib.import_module("pycocotools.mask")
     except ImportError:
-        _error(f"the COCO export needs pycocotools, which is not installed: {INSTALL_COMMAND}")
-        return 2
+        return fail(
+            "export",
+            f"the COCO export needs pycocotools, which is not installed: {INSTALL_COMMAND}",
+        )
     records = list(done_records(out))
     missing: list[str] = []
     unreadable: list[str] = []
@@ -98,18 +97,10 @@ def run(args: argparse.Namespace) -> int:
         print("\nInterrupted; nothing was written.", file=sys.stderr)
         return 130
     except OSError as error:
-        _error(f"cannot write {args.destination}: {error}")
-        return 2
+        return fail("export", f"cannot write {args.destination}: {error}")
     exported = len(records) - len(missing) - len(unreadable)
     print(f"COCO file {args.destination}: {exported} photos")
-    for kind, failures in (("missing", missing), ("unreadable", unreadable)):
-        if failures:
-            print(f"{len(failures)} label maps left out, {kind}:", file=sys.stderr)
-            for failure in failures[:3]:
-                print(f"  {failure}", file=sys.stderr)
-    if missing:
-        return 1
-    return 3 if unreadable else 0
+    return left_out("label maps", missing, unreadable)
 
 
 def _first_labels(out: Path, records: list[dict[str, Any]]) -> LabelSet:

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from ..analysis.table import CSV_NAME, PARQUET_NAME, TableWriter, write_parquet
 from ..errors import InvalidImageError, OutputLockedError, SegformerClothesError
 from ..outputs import OutputLock, sweep_temporary_files, temporary_path
+from ._errors import fail, left_out, segment_folder_problem
 from ._run import EXIT_CODES
 from ._table import done_records, record_rows, table_problem
 
@@ -54,26 +55,20 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _error(message: str) -> None:
-    print(f"segformer-clothes garments: error: {message}", file=sys.stderr)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``garments``; returns the exit code."""
     out: Path = args.out
-    if not (out / "results.jsonl").is_file():
-        _error(f"{out} is not an output folder of segment: it has no results.jsonl")
-        return 2
+    problem = segment_folder_problem(out)
+    if problem is not None:
+        return fail("garments", problem)
     problem = table_problem(args.table, out, existing=False)
     if problem is not None:
-        _error(problem.replace("--table needs", "the garment table needs"))
-        return 2
+        return fail("garments", problem.replace("--table needs", "the garment table needs"))
     lock = OutputLock(out)
     try:
         lock.acquire()
     except OutputLockedError as error:
-        _error(error.message)
-        return 4
+        return fail("garments", error.message, 4)
     try:
         sweep_temporary_files(out)
         return _build(args, out)
@@ -114,11 +109,4 @@ def _build(args: argparse.Namespace, out: Path) -> int:
     done = len(records) - len(missing) - len(unreadable)
     print(f"garment table {final}: {done} photos, {rows} rows", end="")
     print(f"; also {out / PARQUET_NAME}" if args.table == "parquet" else "")
-    for kind, failures in (("missing", missing), ("unreadable", unreadable)):
-        if failures:
-            print(f"{len(failures)} photos left out, {kind}:", file=sys.stderr)
-            for failure in failures[:3]:
-                print(f"  {failure}", file=sys.stderr)
-    if missing:
-        return 1
-    return 3 if unreadable else 0
+    return left_out("photos", missing, unreadable)

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.report import FORMATS, trend_report
+from ._errors import fail
 
 __all__ = ["add_parser", "run"]
 
-_USAGE_ERROR = 2
 _FAILED = 1
 
 DESCRIPTION = """\
@@ -61,38 +61,31 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"segformer-clothes report: error: {message}\n")
-    return code
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``report`` with parsed arguments; returns the exit code (0, 1 or 2)."""
     formats = [part.strip().lower() for part in args.format.split(",") if part.strip()]
     unknown = [part for part in formats if part not in FORMATS]
     if unknown or not formats:
-        return _fail(
+        return fail(
+            "report",
             f"--format must name {' and/or '.join(FORMATS)}, comma-separated, got {args.format!r}",
-            _USAGE_ERROR,
         )
     if args.out.exists() and not args.out.is_dir():
-        return _fail(f"--out {args.out} is a file, not a folder", _USAGE_ERROR)
+        return fail("report", f"--out {args.out} is a file, not a folder")
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        return _fail(
-            'the charts need matplotlib: pip install "segformer-clothes[plot]"', _USAGE_ERROR
-        )
+        return fail("report", 'the charts need matplotlib: pip install "segformer-clothes[plot]"')
     # A table that is missing, not a table or lacks a column, and a --by column it does not
     # have, are all a TABLE or --by that cannot be used: usage errors.
     try:
         report = trend_report(args.table, by=args.by)
     except (OSError, ValueError, ImportError) as error:
-        return _fail(str(error), _USAGE_ERROR)
+        return fail("report", str(error))
     try:
         written = report.write(args.out, formats=formats)
     except OSError as error:
-        return _fail(f"cannot write the report to {args.out}: {error}", _FAILED)
+        return fail("report", f"cannot write the report to {args.out}: {error}", _FAILED)
     garments = ", ".join(f"{label} {share:.0%}" for label, share in report.frequency.items())
     sys.stdout.write(
         f"{report.photos} photos; garments: {garments or 'none'}\n"

@@ -32,6 +32,7 @@ from ..errors import (
 )
 from ..outputs import OutputLock, sweep_temporary_files
 from ..result import SegmentationResult
+from ._errors import fail
 from ._outputs import Outputs
 from ._table import RunTable
 
@@ -123,15 +124,9 @@ class CatalogueRun:
         try:
             lock.acquire()
         except OutputLockedError as error:
-            print(f"segformer-clothes segment: error: {error.message}", file=sys.stderr)
-            return 4
+            return fail("segment", error.message, 4)
         except OSError as error:
-            print(
-                f"segformer-clothes segment: error: cannot create the --out folder "
-                f"{self.args.out}: {error}",
-                file=sys.stderr,
-            )
-            return 2
+            return fail("segment", f"cannot create the --out folder {self.args.out}: {error}")
         try:
             sweep_temporary_files(self.args.out)
             code = self._segment(existed)
@@ -197,8 +192,7 @@ class CatalogueRun:
         except EndpointUnreachableError as error:
             # A rerun may work once the server is up again (exit 1), but not the next photo.
             progress.close()
-            print(f"segformer-clothes segment: error: {error.message}", file=sys.stderr)
-            return 1
+            return fail("segment", error.message, 1)
         except (SegformerClothesError, UsageProblem) as error:
             # No retry or rerun can fix these: a bad option, a missing or refused token, a
             # model not deployed.
@@ -207,8 +201,7 @@ class CatalogueRun:
             if created_results and self.counts["done"] == 0 and existed:
                 self.results_path.unlink(missing_ok=True)
             message = str(error) if isinstance(error, UsageProblem) else explain(error)
-            print(f"segformer-clothes segment: error: {message}", file=sys.stderr)
-            return 2
+            return fail("segment", message)
         finally:
             library_log.removeHandler(waits)
             library_log.setLevel(level)

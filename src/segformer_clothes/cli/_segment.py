@@ -22,6 +22,7 @@ from ..catalogue import check_inputs, check_unique_names, find_photos
 from ..distributed import ClientBackend, LocalBackend
 from ..errors import AuthenticationError, DuplicateNameError, ModelNotFoundError, SettingError
 from ..result import SegmentationResult
+from ._errors import fail
 from ._options import Flag, default_of, usage_error
 from ._outputs import Outputs
 from ._ray import add_ray_options, listed_photos, ray_engine
@@ -257,11 +258,6 @@ def _segmenter(args: argparse.Namespace, settings: ClientSettings) -> Segmenter:
     return _recipe(args, settings)()
 
 
-def _usage_error(message: str) -> int:
-    print(f"segformer-clothes segment: error: {message}", file=sys.stderr)
-    return 2
-
-
 def _weights_missing(error: ModelNotFoundError, args: argparse.Namespace) -> str:
     """The fix for weights that are not here, in the command's terms."""
     folder = getattr(error, "folder", None)
@@ -306,26 +302,28 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = _client_settings(args)
     except SettingError as error:
-        return _usage_error(usage_error(error, FLAGS))
+        return fail("segment", usage_error(error, FLAGS))
     if args.ray_address:
         args.ray = True
     if args.ray and args.ray_actors < 1:
-        return _usage_error(f"--ray-actors must be 1 or more, got {args.ray_actors}")
+        return fail("segment", f"--ray-actors must be 1 or more, got {args.ray_actors}")
     try:
         check_inputs(args.inputs)
         listed = listed_photos(args)
         if not args.inputs and not listed:
-            return _usage_error("no photos: give an INPUT or a --paths-from list that names some")
+            return fail(
+                "segment", "no photos: give an INPUT or a --paths-from list that names some"
+            )
         total = check_unique_names(itertools.chain(find_photos(args.inputs), listed))
     except (FileNotFoundError, ValueError) as error:
-        return _usage_error(str(error))
+        return fail("segment", str(error))
     except DuplicateNameError as error:
-        return _usage_error(error.message)
+        return fail("segment", error.message)
     if not 0.0 <= args.alpha <= 1.0:  # as SegmentationResult.overlay checks it
-        return _usage_error(f"--alpha must be between 0 and 1, got {args.alpha}")
+        return fail("segment", f"--alpha must be between 0 and 1, got {args.alpha}")
     problem = table_problem(args.table, args.out)
     if problem is not None:
-        return _usage_error(problem)
+        return fail("segment", problem)
     style = {"alpha": args.alpha, "legend": args.legend, "outline": args.outline}
     outputs = Outputs(args.out, args.overlay, args.crops, style)
     engine = None

@@ -7,7 +7,6 @@ import importlib.util
 import logging
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -18,11 +17,11 @@ from dotenv import load_dotenv
 from ..backends.remote.client import DEFAULT_MODEL
 from ..errors import ModelNotFoundError, SettingError
 from ..serve import INSTALL_COMMAND, ServeSettings
+from ._errors import fail
 from ._options import Flag, default_of, usage_error
 
 __all__ = ["add_parser", "run"]
 
-_USAGE_ERROR = 2
 _FAILED = 1
 _LOCAL_INSTALL = 'pip install "segformer-clothes[local,serve]"'
 
@@ -145,11 +144,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _usage_error(message: str) -> int:
-    print(f"segformer-clothes serve: error: {message}", file=sys.stderr)
-    return _USAGE_ERROR
-
-
 def _token(args: argparse.Namespace) -> str | None:
     """The token named by --token-env; ValueError (never showing a value) when it is unset."""
     if args.token_env is None:
@@ -181,11 +175,11 @@ def _run_fake(args: argparse.Namespace, token: str | None) -> int:
     from ..testing import FakeInferenceServer
 
     if args.host not in ("127.0.0.1", "localhost"):
-        return _usage_error("--fake listens on 127.0.0.1 only; leave --host out")
+        return fail("serve", "--fake listens on 127.0.0.1 only; leave --host out")
     try:
         server = FakeInferenceServer(port=args.port, token=token).start()
     except OSError as error:
-        return _usage_error(f"cannot listen on port {args.port}: {error}")
+        return fail("serve", f"cannot listen on port {args.port}: {error}")
     print(server.url, flush=True)
     try:
         _wait_for_a_signal()
@@ -241,13 +235,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         token = _token(args)
     except ValueError as error:
-        return _usage_error(str(error))
+        return fail("serve", str(error))
     if not 0 <= args.port <= 65535:
-        return _usage_error(f"--port must be between 0 and 65535, got {args.port}")
+        return fail("serve", f"--port must be between 0 and 65535, got {args.port}")
     if args.fake:
         return _run_fake(args, token)
     if not args.max_body_mb > 0:
-        return _usage_error(f"--max-body-mb must be a number above 0, got {args.max_body_mb}")
+        return fail("serve", f"--max-body-mb must be a number above 0, got {args.max_body_mb}")
     try:
         settings = ServeSettings(
             max_body_bytes=max(1, round(args.max_body_mb * 2**20)),
@@ -255,10 +249,10 @@ def run(args: argparse.Namespace) -> int:
             **{name: getattr(args, FLAGS[name].dest) for name in _SETTING_NAMES},
         )
     except SettingError as error:
-        return _usage_error(usage_error(error, FLAGS))
+        return fail("serve", usage_error(error, FLAGS))
     missing = _missing_extras()
     if missing is not None:
-        return _usage_error(missing)
+        return fail("serve", missing)
     from ..serve import SegmentationServer
 
     server = SegmentationServer(
@@ -272,12 +266,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         server.run(on_listening=lambda url: print(url, flush=True))
     except OSError as error:
-        return _usage_error(f"cannot listen on {args.host}:{args.port}: {error}")
+        return fail("serve", f"cannot listen on {args.host}:{args.port}: {error}")
     except SettingError as error:
-        return _usage_error(usage_error(error, FLAGS))
+        return fail("serve", usage_error(error, FLAGS))
     except (ModelNotFoundError, ImportError, ValueError) as error:
-        print(f"segformer-clothes serve: error: {error}", file=sys.stderr)
-        return _FAILED
+        return fail("serve", str(error), _FAILED)
     return 0
 
 
