@@ -5,8 +5,9 @@ Eight clients POST photos at once, each sending its next photo when its previous
 on the same random-weight SegFormer the size of SegFormer-B3 (the clothes model's size), on the
 CPU:
 
-- ours: `SegmentationServer` with dynamic batching (up to 8 photos a batch, gathered within
-  50 ms), photos decoded and answers encoded in worker threads beside the model's own;
+- ours: `SegmentationServer` with dynamic batching (gathered within 50 ms, up to 2 photos a
+  batch on the CPU, 8 on a GPU), photos decoded and answers encoded in worker threads beside
+  the model's own;
 - one request at a time: the same server, batches of 1, and each request handled start to end
   before the next one starts (decode, model, encode), as the serving container of a dedicated
   Inference Endpoint does.
@@ -17,6 +18,10 @@ between the two servers so that a busy moment on the machine falls on both alike
 images per second, and the p50 and p95 latency of a request (from sending it to its complete
 answer), over every request of the rounds. Quick mode: the tiny model, small photos, one short
 round. When torch sees a CUDA GPU, the B3-sized model is also measured there in float16.
+
+The CPU batch is 2 because that is where the network is fastest per photo on a 2-core CPU:
+larger batches outgrow the caches. The run measures it first, the network alone on the same
+photos in batches of 1, 2, 4 and 8, so that RESULTS.md shows why.
 """
 
 from __future__ import annotations
@@ -46,6 +51,10 @@ from segformer_clothes.testing import (
 )
 
 CLIENTS = 8
+# The most photos a batch of the batching server: on a GPU as many as there are clients; on the
+# CPU the batch at which the network is fastest per photo (see `network_batches`).
+MAX_BATCH = {"cpu": 2, "cuda": CLIENTS}
+SWEEP = (1, 2, 4, 8)
 BASELINE = "one request at a time"
 TARGET = f">= 1.5x {BASELINE}"
 PHOTO_SIZES = [(1080, 1440), (768, 1024), (1200, 800), (1024, 1024)]
@@ -125,13 +134,38 @@ def _agreement(ours_url: str, theirs_url: str, photo: bytes) -> float:
     return float((maps[0] == maps[1]).mean())
 
 
+def network_batches(name: str, folder: Path, photos: list[bytes], device: str) -> Measurement:
+    """`LocalSegmenter.segment_batch` alone (what the server calls), photos per second in
+    batches of each size of SWEEP, over the same decoded photos, the sizes interleaved."""
+    decoded = [Image.open(io.BytesIO(photo)).convert("RGB") for photo in photos]
+    segmenters = {size: LocalSegmenter(folder, device=device, batch_size=size) for size in SWEEP}
+    rates: dict[int, list[float]] = {size: [] for size in SWEEP}
+    segmenters[1].segment_batch(decoded[:1])  # warm-up
+    for _ in range(2):
+        for size, segmenter in segmenters.items():
+            started = time.perf_counter()
+            segmenter.segment_batch(decoded)
+            rates[size].append(len(decoded) / (time.perf_counter() - started))
+    ours = MAX_BATCH[device]
+    return Measurement(
+        name=f"{name}: segment_batch alone, batches of {ours}",
+        unit="images/s",
+        higher_is_better=True,
+        ours=rates[ours],
+        baselines={f"batches of {size}": rates[size] for size in SWEEP if size != ours},
+        target=f"report (why the batching server runs batches of {ours} here)",
+        notes=f"{len(decoded)} photos a sample, device {device}, float32, random weights",
+    )
+
+
 def _compare(
     name: str, folder: Path, photos: list[bytes], *, rounds: int, per_client: int, device: str
 ) -> list[Measurement]:
     dtype = "float16" if device == "cuda" else "float32"
+    max_batch = MAX_BATCH[device]
     batching = SegmentationServer(
-        LocalSegmenter(folder, device=device, dtype=dtype, batch_size=CLIENTS),
-        settings=ServeSettings(max_batch_size=CLIENTS, max_wait_ms=50),
+        LocalSegmenter(folder, device=device, dtype=dtype, batch_size=max_batch),
+        settings=ServeSettings(max_batch_size=max_batch, max_wait_ms=50),
         port=0,
     )
     single = SegmentationServer(
@@ -161,7 +195,7 @@ def _compare(
     notes = (
         f"{CLIENTS} clients, {requests} requests per server over {rounds} round(s), JPEG photos "
         f"({', '.join(sizes)}), device {device}, {dtype}, random weights; batching server: up "
-        f"to {CLIENTS} photos a batch within 50 ms, mean batch "
+        f"to {max_batch} photos a batch within 50 ms, mean batch "
         f"{batches['mean_batch_size']:.2f}, sizes {batches['batch_sizes']}; label maps agree on "
         f"{agreement:.2%} of pixels; p50 over all requests: ours "
         f"{statistics.median(latencies['ours']):.0f} ms, {BASELINE} "
@@ -213,13 +247,18 @@ def run(quick: bool = False) -> list[Measurement]:
             tiny = save_random_segformer(
                 Path(scratch) / "tiny", sizes=TINY_SEGFORMER_SIZES, image_size=512
             )
-            return _compare(
-                "tiny SegFormer, CPU", tiny, photos, rounds=1, per_client=1, device="cpu"
-            )
+            sweep = network_batches("tiny SegFormer, CPU", tiny, photos, device="cpu")
+            return [
+                sweep,
+                *_compare(
+                    "tiny SegFormer, CPU", tiny, photos, rounds=1, per_client=1, device="cpu"
+                ),
+            ]
         b3 = save_random_segformer(
             Path(scratch) / "b3", sizes=B3_SEGFORMER_SIZES, decoder_hidden_size=768, image_size=512
         )
-        measurements = _compare(
+        measurements = [network_batches("SegFormer-B3 size, CPU", b3, photos, device="cpu")]
+        measurements += _compare(
             "SegFormer-B3 size, CPU", b3, photos, rounds=2, per_client=4, device="cpu"
         )
         if torch.cuda.is_available():
