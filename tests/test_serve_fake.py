@@ -84,6 +84,17 @@ def test_a_bad_setting_is_named_by_its_option(capsys) -> None:
     assert "--max-batch-size must be a whole number, 1 or more, got 0" in err
 
 
+@pytest.mark.parametrize(("device", "batch"), [("cpu", 2), ("cuda", 8), ("cuda:1", 8)])
+def test_left_out_the_batch_is_small_on_a_cpu_and_the_settings_default_on_a_gpu(
+    device: str, batch: int
+) -> None:
+    from segformer_clothes.cli._serve import _default_batch_size
+    from segformer_clothes.serve import ServeSettings
+
+    assert _default_batch_size(device) == batch
+    assert ServeSettings().max_batch_size == 8  # the GPU's is the library's default
+
+
 @pytest.mark.parametrize("module", ["starlette", "uvicorn", "torch"])
 def test_without_the_extras_the_message_gives_the_install_command(
     monkeypatch, capsys, module

@@ -97,16 +97,26 @@ def test_huggingface_hub_inference_client_reads_the_served_model(model: Path, lo
     assert isinstance(reference, SegmentationResult)
 
 
+def started(*options: str) -> subprocess.Popen[str]:
+    """`segformer-clothes serve OPTIONS` as a process (on a free port, say ``--port 0``)."""
+    command = [sys.executable, "-m", "segformer_clothes.cli", "serve", *options]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until_ready(url: str) -> None:
+    deadline = time.monotonic() + 120
+    while httpx.get(url + "health").status_code != 200:  # 503 while the model loads
+        assert time.monotonic() < deadline, "the model never loaded"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def serve_process(model: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`segformer-clothes serve` as a process on a free port; stopped by its own pid."""
-    command = [
-        sys.executable, "-m", "segformer_clothes.cli", "serve", "--model", str(model),
-        "--port", "0", "--device", "cpu", "--max-batch-size", "8", "--max-wait-ms", "1500",
-    ]  # fmt: skip
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
+    with started(
+        "--model", str(model), "--port", "0", "--device", "cpu",
+        "--max-batch-size", "8", "--max-wait-ms", "1500",
+    ) as process:  # fmt: skip
         try:
             assert process.stdout is not None
             url = process.stdout.readline().strip()
@@ -120,10 +130,7 @@ def serve_process(model: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 def test_sigterm_while_busy_answers_the_requests_in_flight(serve_process) -> None:
     process, url = serve_process
-    deadline = time.monotonic() + 120
-    while httpx.get(url + "health").status_code != 200:  # 503 while the model loads
-        assert time.monotonic() < deadline, "the model never loaded"
-        time.sleep(0.1)
+    wait_until_ready(url)
     photo = encoded(drawn_photo((60, 80)))
     with ThreadPoolExecutor(4) as pool:
         in_flight = [pool.submit(post, url, photo) for _ in range(4)]
@@ -141,3 +148,18 @@ def test_sigterm_while_busy_answers_the_requests_in_flight(serve_process) -> Non
     assert "Shutting down" in log
     with pytest.raises(httpx.ConnectError):
         httpx.get(url + "health")
+
+
+def test_left_out_the_batch_size_follows_the_device_auto_picks(model: Path) -> None:
+    import torch
+
+    with started("--model", str(model), "--port", "0") as process:  # --device auto
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().strip()
+            wait_until_ready(url)
+            metrics = httpx.get(url + "metrics").json()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+    assert metrics["max_batch_size"] == (8 if torch.cuda.is_available() else 2)

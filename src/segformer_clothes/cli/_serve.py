@@ -53,6 +53,25 @@ def _settings_default(name: str) -> Any:
     return default_of(ServeSettings, name)
 
 
+# --max-batch-size left out: on a CPU, small batches, where the network runs fastest per photo
+# (larger ones outgrow the caches: batches of 2 beat 1, 4 and 8 on the 2-core machine of
+# benchmarks/bench_serve.py); on a GPU, the ServeSettings default.
+CPU_BATCH_SIZE = 2
+
+
+def _default_batch_size(device: str) -> int:
+    """The batch for --device when --max-batch-size is left out (torch is asked about "auto")."""
+    on_gpu: bool = device != "cpu"
+    if device == "auto":
+        try:
+            torch: Any = importlib.import_module("torch")
+        except ImportError:  # the missing extra is reported next
+            on_gpu = False
+        else:
+            on_gpu = bool(torch.cuda.is_available())
+    return int(_settings_default("max_batch_size")) if on_gpu else CPU_BATCH_SIZE
+
+
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``serve`` to the command's subparsers (``run`` is set as its handler)."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -89,8 +108,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-batch-size",
         type=int,
-        default=_settings_default("max_batch_size"),
-        help="the most photos run through the model at once (default %(default)s)",
+        help="the most photos run through the model at once (default "
+        f"{_settings_default('max_batch_size')} on a GPU, {CPU_BATCH_SIZE} on a CPU)",
     )
     parser.add_argument(
         "--max-wait-ms",
@@ -242,6 +261,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_fake(args, token)
     if not args.max_body_mb > 0:
         return fail("serve", f"--max-body-mb must be a number above 0, got {args.max_body_mb}")
+    if args.max_batch_size is None:
+        args.max_batch_size = _default_batch_size(args.device)
     try:
         settings = ServeSettings(
             max_body_bytes=max(1, round(args.max_body_mb * 2**20)),
