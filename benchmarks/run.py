@@ -20,6 +20,7 @@ import dataclasses
 import datetime
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -153,6 +154,17 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _gpu() -> str:
+    """The CUDA GPU torch sees (the modules measure one when it does), or why none is named."""
+    if importlib.util.find_spec("torch") is None:
+        return "not looked for: torch is not installed"
+    import torch
+
+    if not torch.cuda.is_available():
+        return "none: torch sees no CUDA GPU, so no GPU figure was measured"
+    return torch.cuda.get_device_name(0)
+
+
 def machine_facts() -> list[tuple[str, str]]:
     """(what, value) pairs describing where the figures were taken."""
     cores = os.cpu_count()
@@ -165,6 +177,7 @@ def machine_facts() -> list[tuple[str, str]]:
     ]
     if hasattr(os, "getloadavg"):
         facts.append(("Load average at start", " / ".join(f"{x:.2f}" for x in os.getloadavg())))
+    facts.append(("GPU", _gpu()))
     for name in LIBRARIES:
         try:
             version = importlib.metadata.version(name)
@@ -350,6 +363,43 @@ def render(
     return "\n".join(lines) + "\n"
 
 
+_SECTION = re.compile(r"^## (bench_\w+)\n.*?(?=^## |\Z)", re.M | re.S)
+
+
+def _module_of(line: str) -> str:
+    """The module of a summary row (``| bench_decode | ...``); "" for any other line."""
+    return line.split(" |")[0][2:] if line.startswith("| bench_") else ""
+
+
+def keep_others(report: str, earlier: str) -> str:
+    """``report`` with the modules it did not run taken from ``earlier`` (an older RESULTS.md):
+    their summary rows and sections, each section saying which run it comes from.
+
+    What `--only` writes: rerunning one module never loses the figures of the others.
+    """
+    written = re.search(r"^Written by .*? on (.+? UTC), commit `([^`]*)`", earlier, re.M)
+    origin = f"{written[1]}, commit `{written[2]}`" if written else "an earlier run"
+    sections = {match[1]: match[0].rstrip("\n") for match in _SECTION.finditer(report)}
+    ran = sorted(sections)
+    for match in _SECTION.finditer(earlier):
+        if match[1] not in sections:
+            heading, _, body = match[0].rstrip("\n").partition("\n")
+            if not re.search(r"^(Run on|Kept from) ", body, re.M):  # says where it comes from
+                body = f"\nKept from the report of {origin} (not rerun).\n{body}"
+            sections[match[1]] = f"{heading}\n{body}"
+    head = report.split("\n\n## bench_", 1)[0].split("\n")
+    rows = [line for line in head if _module_of(line)]
+    rows += [line for line in earlier.splitlines() if _module_of(line) not in {"", *ran}]
+    rows.sort(key=_module_of)  # stable: the rows of a module keep their order
+    lines = [line for line in head if not _module_of(line)] + rows
+    only = f"(full run of {', '.join(ran)}; the other modules are kept from before)"
+    lines = [
+        line.replace("(full run)", only) if line.startswith("Written by") else line
+        for line in lines
+    ]
+    return "\n".join([*lines, "", "\n\n".join(sections[name] for name in sorted(sections))]) + "\n"
+
+
 # ---------------------------------------------------------------------- command line
 
 
@@ -383,6 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = render(
         outcomes, facts, quick=args.quick, runs=args.runs, seconds=time.perf_counter() - start
     )
+    if args.only and not args.quick and args.output.is_file():
+        earlier = args.output.read_text(encoding="utf-8")
+        report = keep_others(report, earlier)
     args.output.write_text(report, encoding="utf-8")
     print(f"wrote {args.output}")
     failed = [o.name for o in outcomes if o.error]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,43 @@ def test_report_judges_targets_and_shows_every_series() -> None:
     assert "Notes: a | note" in text
     assert "met: yes" in text
     assert "boom" in text
+
+
+@pytest.mark.usefixtures("benchmarks_on_path")
+def test_only_keeps_the_figures_of_the_modules_it_did_not_run() -> None:
+    run = load_run_py()
+
+    def measured(name: str, ours: float) -> dict[str, object]:
+        return {"name": name, "unit": "ms", "higher_is_better": False, "ours": [ours],
+                "baselines": {"theirs": [2 * ours]}, "target": "", "notes": ""}  # fmt: skip
+
+    def report(*outcomes: object) -> str:
+        return run.render(list(outcomes), [("CPU count", "2")], quick=False, runs=1, seconds=1)
+
+    earlier = report(
+        run.ModuleOutcome("bench_alpha", 1.0, [measured("a one", 1.0), measured("a two", 2.0)]),
+        run.ModuleOutcome("bench_beta", 1.0, [measured("b old", 3.0)]),
+        run.ModuleOutcome("bench_gamma", 1.0, [measured("c", 4.0)]),
+    ).replace("## bench_gamma\n", "## bench_gamma\n\nRun on its own on some day.\n")
+    now = report(run.ModuleOutcome("bench_beta", 1.0, [measured("b new", 5.0)]))
+    merged = run.keep_others(now, earlier)
+    summary = [line.split(" | ")[:2] for line in merged.splitlines() if line.startswith("| bench_")]
+    assert summary == [
+        ["| bench_alpha", "a one"], ["| bench_alpha", "a two"],
+        ["| bench_beta", "b new"], ["| bench_gamma", "c"],
+    ]  # fmt: skip
+    sections = [line for line in merged.splitlines() if line.startswith("## bench_")]
+    assert sections == ["## bench_alpha", "## bench_beta", "## bench_gamma"]
+    assert "### b old" not in merged
+    assert "### b new" in merged
+    commit = re.search(r"commit `([^`]*)`", earlier)[1]  # type: ignore[index]
+    alpha = merged[merged.index("## bench_alpha") : merged.index("## bench_beta")]
+    assert f"commit `{commit}`" in alpha
+    assert "Kept from the report of" in alpha
+    gamma = merged[merged.index("## bench_gamma") :]
+    assert "Run on its own on some day." in gamma
+    assert "Kept from" not in gamma
+    assert "(full run of bench_beta; the other modules are kept from before)" in merged
 
 
 @pytest.mark.usefixtures("benchmarks_on_path")
