@@ -14,6 +14,11 @@ both with the real 512x512 image processor. Quick mode: the tiny model only, sma
 When torch sees a CUDA GPU, the B3-sized model is also timed there.
 
 The label maps of both are compared before timing (at least 99.9% of pixels equal).
+
+Precision: the B3-sized model on the CPU in bfloat16 and in float16, against the same
+`LocalSegmenter` in float32 (the share of pixels whose class changes is in the notes). Whether
+half precision is faster on a CPU depends on it: bfloat16 runs natively on CPUs with AVX-512
+BF16 or AMX (the Machine table of RESULTS.md names the CPU), float16 mostly does not.
 """
 
 from __future__ import annotations
@@ -104,6 +109,39 @@ def _compare(
     )
 
 
+def _precisions(name: str, folder: Path, photos: list[Image.Image]) -> Measurement:
+    """Images/s of `LocalSegmenter` in bfloat16 beside float32 and float16, on the CPU."""
+    segmenters = {
+        dtype: LocalSegmenter(folder, device="cpu", dtype=dtype)
+        for dtype in ("bfloat16", "float32", "float16")
+    }
+    reference = [r.label_map for r in segmenters["float32"].segment_batch(photos)]
+    changed = {}
+    for dtype, segmenter in segmenters.items():  # also the warm-up
+        maps = [r.label_map for r in segmenter.segment_batch(photos)]
+        changed[dtype] = max(float((a != b).mean()) for a, b in zip(maps, reference, strict=True))
+    rates: dict[str, list[float]] = {dtype: [] for dtype in segmenters}
+    for _ in range(2):
+        for dtype, segmenter in segmenters.items():
+            start = time.perf_counter()
+            segmenter.segment_batch(photos)
+            rates[dtype].append(len(photos) / (time.perf_counter() - start))
+    return Measurement(
+        name=name,
+        unit="images/s",
+        higher_is_better=True,
+        ours=rates["bfloat16"],
+        baselines={dtype: rates[dtype] for dtype in ("float32", "float16")},
+        target="report (which precision to run on this CPU)",
+        notes=(
+            f"{len(photos)} photos, `LocalSegmenter(dtype=...)`, batch size "
+            f"{segmenters['float32'].batch_size}, random weights; pixels whose class differs "
+            f"from float32's, at most per photo: bfloat16 {changed['bfloat16']:.2%}, float16 "
+            f"{changed['float16']:.2%}"
+        ),
+    )
+
+
 def run(quick: bool = False) -> list[Measurement]:
     """Images per second, ours and the pipeline's, for a tiny and a B3-sized SegFormer."""
     import torch
@@ -119,6 +157,7 @@ def run(quick: bool = False) -> list[Measurement]:
             _compare("tiny SegFormer, CPU", tiny, photos, repeat=2 if quick else 5, device="cpu")
         )
         if quick:
+            measurements.append(_precisions("tiny SegFormer, CPU: bfloat16", tiny, photos[:2]))
             return measurements
         b3 = save_random_segformer(
             Path(scratch) / "b3", sizes=B3_SIZES, decoder_hidden_size=768, image_size=512
@@ -127,6 +166,7 @@ def run(quick: bool = False) -> list[Measurement]:
         measurements.append(
             _compare("SegFormer-B3 size, CPU", b3, b3_photos, repeat=2, device="cpu")
         )
+        measurements.append(_precisions("SegFormer-B3 size, CPU: bfloat16", b3, b3_photos))
         if torch.cuda.is_available():
             measurements.append(
                 _compare("SegFormer-B3 size, GPU", b3, photos * 4, repeat=3, device="cuda")
