@@ -14,7 +14,6 @@ from typing import Any
 
 from dotenv import load_dotenv
 
-from ..backends.local.segmenter import _pick_device
 from ..backends.remote.client import DEFAULT_MODEL
 from ..errors import ModelNotFoundError, SettingError
 from ..serve import INSTALL_COMMAND, ServeSettings
@@ -61,15 +60,16 @@ CPU_BATCH_SIZE = 2
 
 
 def _default_batch_size(device: str) -> int:
-    """The batch for --device when --max-batch-size is left out ("auto" as LocalSegmenter
-    resolves it)."""
+    """The batch for --device when --max-batch-size is left out (torch is asked about "auto")."""
+    on_gpu: bool = device != "cpu"
     if device == "auto":
         try:
-            torch = importlib.import_module("torch")
+            torch: Any = importlib.import_module("torch")
         except ImportError:  # the missing extra is reported next
-            return CPU_BATCH_SIZE
-        device = _pick_device(torch, device).type
-    return CPU_BATCH_SIZE if device == "cpu" else int(_settings_default("max_batch_size"))
+            on_gpu = False
+        else:
+            on_gpu = bool(torch.cuda.is_available())
+    return int(_settings_default("max_batch_size")) if on_gpu else CPU_BATCH_SIZE
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
